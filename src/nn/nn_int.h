@@ -250,4 +250,7 @@ struct fl_model {
 	int isa;
 };
 
+/* fl_model_load with an explicit kernel family (tests compare them). */
+int fl__model_load_isa(const char *path, int isa, struct fl_model **out, char *err, size_t err_size);
+
 #endif /* FL_NN_INT_H */

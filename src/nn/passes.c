@@ -1,0 +1,544 @@
+/*
+** passes.c -- load-time graph rewriting, run once per model before its
+** weights are packed:
+**
+**   1. constant folding: a node whose inputs are all constants is run
+**      once with the reference kernels and replaced by its result (shape
+**      arithmetic, weight transposes, dequantisation left in the graph);
+**   2. fusion into convolutions: a per-channel constant Mul folds into the
+**      filter, a per-channel constant Add becomes the bias, a following
+**      Relu / Relu6 / Prelu / Sigmoid becomes the fused activation; a Relu
+**      after an Add becomes the Add's activation (residual blocks);
+**      TFLite's PReLU spelled relu(x) + alpha*(x-|x|)*0.5 becomes PRELU;
+**   3. Identity removal and dead-node removal.
+**
+** Every rewrite checks that the intermediate value has exactly one use
+** and is not a graph output, so nothing observable changes.
+*/
+#include "nn_int.h"
+
+#include <math.h>
+
+#define FOLD_MAX_ELEMS (1 << 24)
+
+static int is_const(const struct fl_graph *g, int vi)
+{
+	return vi >= 0 && g->values[vi].data != NULL;
+}
+
+static int is_graph_output(const struct fl_graph *g, int vi)
+{
+	for (int i = 0; i < g->n_outputs; i++)
+		if (g->outputs[i] == vi)
+			return 1;
+	return 0;
+}
+
+static int64_t value_numel(const struct fl_value *v)
+{
+	int64_t n = 1;
+	for (int i = 0; i < v->n_dims; i++)
+		n *= v->dims[i];
+	return n;
+}
+
+static void value_tensor(const struct fl_value *v, struct fl_tensor *t)
+{
+	t->dtype = v->dtype;
+	t->n_dims = v->n_dims;
+	memcpy(t->dims, v->dims, sizeof(t->dims));
+	t->data = v->data;
+}
+
+/* Mark node k dead: its slot is compacted away by sweep(). */
+static void kill_node(struct fl_node *n)
+{
+	if (n->prep) {
+		const struct fl_op_def *d = fl__op_def(n->op);
+		if (d->release)
+			d->release(n);
+		n->prep = NULL;
+	}
+	fl_free(n->name);
+	fl_free(n->in);
+	fl_free(n->out);
+	memset(n, 0, sizeof(*n));
+	n->n_out = -1; /* tombstone */
+}
+
+static void sweep(struct fl_graph *g)
+{
+	int w = 0;
+	for (int k = 0; k < g->n_nodes; k++)
+		if (g->nodes[k].n_out >= 0)
+			g->nodes[w++] = g->nodes[k];
+	g->n_nodes = w;
+}
+
+/* Replace every use of value `from` by `to` (nodes and graph outputs). */
+static void replace_uses(struct fl_graph *g, int from, int to)
+{
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out < 0)
+			continue;
+		for (int j = 0; j < n->n_in; j++)
+			if (n->in[j] == from)
+				n->in[j] = to;
+	}
+}
+
+/* ------------------------------------------------------------- folding */
+
+static int fold_node(struct fl_graph *g, struct fl_node *n, char *err, size_t err_size)
+{
+	const struct fl_op_def *d = fl__op_def(n->op);
+	struct fl_tensor tin[16], *pin[16];
+	struct fl_tensor tout[8];
+	if (n->n_in > 16 || n->n_out > 8 || !d->infer || !d->run)
+		return 0;
+	for (int j = 0; j < n->n_in; j++) {
+		if (n->in[j] < 0) {
+			pin[j] = NULL;
+			continue;
+		}
+		value_tensor(&g->values[n->in[j]], &tin[j]);
+		pin[j] = &tin[j];
+	}
+	memset(tout, 0, sizeof(tout));
+	char msg[256] = "";
+	int r = d->infer(n, (const struct fl_tensor *const *)pin, tout, msg, sizeof(msg));
+	if (r < 0) {
+		fl__errf(err, err_size, "%s: node \"%s\" (%s): %s", g->path ? g->path : "graph", n->name, fl__op_name(n->op),
+		         msg);
+		return r;
+	}
+	for (int j = 0; j < n->n_out; j++) {
+		int64_t ne = fl_tensor_numel(&tout[j]);
+		if (ne > FOLD_MAX_ELEMS)
+			return 0; /* too big to keep as a constant: leave it to run */
+		tout[j].data = fl_aligned_alloc(64, (size_t)(ne ? ne : 1) * fl_dtype_size(tout[j].dtype));
+		if (!tout[j].data)
+			goto nomem;
+	}
+	size_t ss = d->scratch ? d->scratch(n, (const struct fl_tensor *const *)pin, tout, 1) : 0;
+	void *scratch = ss ? fl_aligned_alloc(64, ss) : NULL;
+	if (ss && !scratch)
+		goto nomem;
+	struct fl_exec ex = {.pool = NULL, .n_threads = 1, .scratch = scratch, .scratch_size = ss};
+	r = d->run(n, (const struct fl_tensor *const *)pin, tout, &ex);
+	fl_free(scratch);
+	if (r < 0) {
+		fl__errf(err, err_size, "%s: node \"%s\" (%s): folding failed: %s", g->path ? g->path : "graph", n->name,
+		         fl__op_name(n->op), fl_strerror(r));
+		for (int j = 0; j < n->n_out; j++)
+			fl_free(tout[j].data);
+		return r;
+	}
+	for (int j = 0; j < n->n_out; j++) {
+		struct fl_value *v = &g->values[n->out[j]];
+		fl_free(v->data);
+		v->data = tout[j].data;
+		v->dtype = tout[j].dtype;
+		v->n_dims = tout[j].n_dims;
+		memcpy(v->dims, tout[j].dims, sizeof(v->dims));
+		v->producer = -1;
+	}
+	kill_node(n);
+	return 1;
+nomem:
+	for (int j = 0; j < n->n_out; j++)
+		fl_free(tout[j].data);
+	fl__errf(err, err_size, "%s: out of memory folding node \"%s\"", g->path ? g->path : "graph", n->name);
+	return FL_ENOMEM;
+}
+
+static int fold_constants(struct fl_graph *g, char *err, size_t err_size)
+{
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out < 0 || n->op == FL_OP_CONV2D || n->op == FL_OP_DWCONV2D || n->op == FL_OP_MATMUL)
+			continue;
+		int all = n->n_in > 0;
+		for (int j = 0; j < n->n_in && all; j++)
+			if (n->in[j] >= 0 && !is_const(g, n->in[j]))
+				all = 0;
+		if (!all)
+			continue;
+		int r = fold_node(g, n, err, err_size);
+		if (r < 0)
+			return r;
+	}
+	sweep(g);
+	return 0;
+}
+
+/* -------------------------------------------------------------- fusion */
+
+/* Count uses of each value (nodes + graph outputs) into uses[]. */
+static void count_uses(const struct fl_graph *g, int *uses)
+{
+	memset(uses, 0, sizeof(int) * g->n_values);
+	for (int k = 0; k < g->n_nodes; k++) {
+		const struct fl_node *n = &g->nodes[k];
+		if (n->n_out < 0)
+			continue;
+		for (int j = 0; j < n->n_in; j++)
+			if (n->in[j] >= 0)
+				uses[n->in[j]]++;
+	}
+	for (int i = 0; i < g->n_outputs; i++)
+		uses[g->outputs[i]] += 1000000; /* never fuse away an output */
+}
+
+/* Producer node index of each value, from the current node list. */
+static void map_producers(const struct fl_graph *g, int *prod)
+{
+	for (int i = 0; i < g->n_values; i++)
+		prod[i] = -1;
+	for (int k = 0; k < g->n_nodes; k++) {
+		const struct fl_node *n = &g->nodes[k];
+		if (n->n_out < 0)
+			continue;
+		for (int j = 0; j < n->n_out; j++)
+			prod[n->out[j]] = k;
+	}
+}
+
+static int is_convlike(enum fl_op op)
+{
+	return op == FL_OP_CONV2D || op == FL_OP_DWCONV2D || op == FL_OP_MATMUL;
+}
+
+/* Output channels of a conv-like node with a constant filter, or -1. */
+static int64_t conv_out_channels(const struct fl_graph *g, const struct fl_node *n)
+{
+	if (n->n_in < 2 || !is_const(g, n->in[1]))
+		return -1;
+	const struct fl_value *f = &g->values[n->in[1]];
+	if (n->op == FL_OP_CONV2D && f->n_dims == 4)
+		return f->dims[3];
+	if (n->op == FL_OP_DWCONV2D && f->n_dims == 4)
+		return f->dims[2] * f->dims[3];
+	if (n->op == FL_OP_MATMUL && f->n_dims == 2)
+		return n->attr.transpose_b ? f->dims[0] : f->dims[1];
+	return -1;
+}
+
+/* A constant F32 whose elements broadcast along the last axis only (shape
+** [C], [1,C], [1,1,1,C]) with C == channels; or a scalar (C taken as 1). */
+static int per_channel_const(const struct fl_graph *g, int vi, int64_t channels)
+{
+	if (!is_const(g, vi) || g->values[vi].dtype != FL_DTYPE_F32)
+		return 0;
+	const struct fl_value *v = &g->values[vi];
+	int64_t ne = value_numel(v);
+	if (ne == 1)
+		return 1;
+	if (v->n_dims < 1 || v->dims[v->n_dims - 1] != channels || ne != channels)
+		return 0;
+	return 1;
+}
+
+static float pc_get(const struct fl_graph *g, int vi, int64_t c)
+{
+	const struct fl_value *v = &g->values[vi];
+	const float *d = v->data;
+	return value_numel(v) == 1 ? d[0] : d[c];
+}
+
+/* Ensure node n has its bias input (slot 2) as a fresh constant of C
+** zeros that this node alone owns; returns the value index or <0. */
+static int own_bias(struct fl_graph *g, struct fl_node **pn, int64_t channels, const int *uses)
+{
+	struct fl_node *n = *pn;
+	if (n->n_in > 2 && n->in[2] >= 0 && is_const(g, n->in[2]) && uses[n->in[2]] == 1)
+		return n->in[2];
+	float *b = fl_calloc((size_t)channels, sizeof(float));
+	if (!b)
+		return FL_ENOMEM;
+	if (n->n_in > 2 && n->in[2] >= 0 && is_const(g, n->in[2]))
+		memcpy(b, g->values[n->in[2]].data, sizeof(float) * channels);
+	char name[64];
+	snprintf(name, sizeof(name), "fused_bias_%d", g->n_values);
+	int64_t dims[1] = {channels};
+	ptrdiff_t k = n - g->nodes;
+	int vi = fl__graph_add_const(g, name, FL_DTYPE_F32, 1, dims, b);
+	if (vi < 0)
+		return vi;
+	n = *pn = &g->nodes[k];
+	if (n->n_in < 3) {
+		int *in = fl_realloc(n->in, sizeof(int) * 3);
+		if (!in)
+			return FL_ENOMEM;
+		n->in = in;
+		while (n->n_in < 3)
+			n->in[n->n_in++] = -1;
+	}
+	n->in[2] = vi;
+	return vi;
+}
+
+/* Own a private copy of the filter constant (it may be shared). */
+static int own_filter(struct fl_graph *g, struct fl_node **pn, const int *uses)
+{
+	struct fl_node *n = *pn;
+	int fi = n->in[1];
+	if (uses[fi] == 1)
+		return fi;
+	struct fl_value *f = &g->values[fi];
+	size_t bytes = (size_t)value_numel(f) * fl_dtype_size(f->dtype);
+	void *d = fl_malloc(bytes);
+	if (!d)
+		return FL_ENOMEM;
+	memcpy(d, f->data, bytes);
+	char name[64];
+	snprintf(name, sizeof(name), "fused_filter_%d", g->n_values);
+	ptrdiff_t k = n - g->nodes;
+	int64_t dims[FL_MAX_DIMS];
+	memcpy(dims, f->dims, sizeof(dims));
+	int vi = fl__graph_add_const(g, name, f->dtype, f->n_dims, dims, d);
+	if (vi < 0)
+		return vi;
+	n = *pn = &g->nodes[k];
+	n->in[1] = vi;
+	return vi;
+}
+
+static int act_of(enum fl_op op)
+{
+	switch (op) {
+	case FL_OP_RELU:
+		return FL_ACT_RELU;
+	case FL_OP_RELU6:
+		return FL_ACT_RELU6;
+	case FL_OP_SIGMOID:
+		return FL_ACT_SIGMOID;
+	case FL_OP_LEAKY_RELU:
+		return FL_ACT_LEAKY_RELU;
+	default:
+		return -1;
+	}
+}
+
+/* Let consumer m's output take over producer n's output value: n now
+** writes m's output, m dies. */
+static void absorb(struct fl_graph *g, struct fl_node *n, struct fl_node *m)
+{
+	int mid = n->out[0];
+	n->out[0] = m->out[0];
+	(void)mid;
+	kill_node(m);
+	(void)g;
+}
+
+/*
+** One sweep of fusions.  For each conv-like node n with a single-use output
+** consumed by node m, try in order: Mul(const per-channel) into the filter
+** (only when the conv has no activation yet and no bias — or scale the bias
+** too), Add(const per-channel) into the bias, activation into attr.act.
+** For Add nodes: a following Relu/Relu6 becomes the Add's act.
+*/
+static int fuse_pass(struct fl_graph *g, int *changed)
+{
+	int *uses = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int *consumer = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int r = 0;
+	if (!uses || !prod || !consumer) {
+		r = FL_ENOMEM;
+		goto out;
+	}
+	count_uses(g, uses);
+	map_producers(g, prod);
+	for (int i = 0; i < g->n_values; i++)
+		consumer[i] = -1;
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out < 0)
+			continue;
+		for (int j = 0; j < n->n_in; j++)
+			if (n->in[j] >= 0)
+				consumer[n->in[j]] = k;
+	}
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out != 1)
+			continue;
+		int y = n->out[0];
+		if (uses[y] != 1 || consumer[y] < 0)
+			continue;
+		struct fl_node *m = &g->nodes[consumer[y]];
+		if (m->n_out != 1 || g->values[m->out[0]].dtype != FL_DTYPE_F32)
+			continue;
+		int other = -1;
+		if (m->n_in == 2)
+			other = m->in[0] == y ? m->in[1] : m->in[0];
+
+		if (is_convlike(n->op) && n->attr.act == FL_ACT_NONE) {
+			int64_t C = conv_out_channels(g, n);
+			if (C <= 0)
+				continue;
+			if (m->op == FL_OP_MUL && m->n_in == 2 && per_channel_const(g, other, C) &&
+			    (n->op != FL_OP_MATMUL || !n->attr.transpose_b)) {
+				/* y*s: scale filter columns (last axis = out channel for
+				** HWIO / [KH,KW,C,M] flattened / [K,N]) and the bias. */
+				int fi = own_filter(g, &n, uses);
+				if (fi < 0) {
+					r = fi;
+					goto out;
+				}
+				m = &g->nodes[consumer[y]];
+				float *f = g->values[fi].data;
+				int64_t ne = value_numel(&g->values[fi]);
+				for (int64_t i = 0; i < ne; i++)
+					f[i] *= pc_get(g, other, i % C);
+				if (n->n_in > 2 && n->in[2] >= 0) {
+					int bi = own_bias(g, &n, C, uses);
+					if (bi < 0) {
+						r = bi;
+						goto out;
+					}
+					m = &g->nodes[consumer[y]];
+					float *b = g->values[bi].data;
+					for (int64_t c = 0; c < C; c++)
+						b[c] *= pc_get(g, other, c);
+				}
+				absorb(g, n, m);
+				*changed = 1;
+				goto out;
+			}
+			if ((m->op == FL_OP_ADD || (m->op == FL_OP_SUB && m->in[0] == y)) && m->n_in == 2 &&
+			    m->attr.act == FL_ACT_NONE && per_channel_const(g, other, C)) {
+				int bi = own_bias(g, &n, C, uses);
+				if (bi < 0) {
+					r = bi;
+					goto out;
+				}
+				m = &g->nodes[consumer[y]];
+				float *b = g->values[bi].data;
+				float sgn = m->op == FL_OP_SUB ? -1.f : 1.f;
+				for (int64_t c = 0; c < C; c++)
+					b[c] += sgn * pc_get(g, other, c);
+				absorb(g, n, m);
+				*changed = 1;
+				goto out;
+			}
+			if (m->op == FL_OP_PRELU && m->in[0] == y && per_channel_const(g, m->in[1], C) &&
+			    value_numel(&g->values[m->in[1]]) == C) {
+				if (n->n_in < 4) {
+					int *in = fl_realloc(n->in, sizeof(int) * 4);
+					if (!in) {
+						r = FL_ENOMEM;
+						goto out;
+					}
+					n->in = in;
+					while (n->n_in < 4)
+						n->in[n->n_in++] = -1;
+				}
+				n->in[3] = m->in[1];
+				n->attr.act = FL_ACT_PRELU;
+				absorb(g, n, m);
+				*changed = 1;
+				continue;
+			}
+		}
+		if ((is_convlike(n->op) || n->op == FL_OP_ADD) && n->attr.act == FL_ACT_NONE && m->n_in == 1) {
+			int a = act_of(m->op);
+			if (a >= 0 && (n->op != FL_OP_ADD || a == FL_ACT_RELU || a == FL_ACT_RELU6)) {
+				n->attr.act = a;
+				n->attr.act_alpha = m->attr.act_alpha;
+				absorb(g, n, m);
+				*changed = 1;
+				continue;
+			}
+		}
+	}
+out:
+	fl_free(uses);
+	fl_free(prod);
+	fl_free(consumer);
+	sweep(g);
+	return r;
+}
+
+/* Identity nodes whose output is not a graph output: bypass them. */
+static void remove_identities(struct fl_graph *g)
+{
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out != 1 || n->op != FL_OP_IDENTITY || n->n_in < 1 || n->in[0] < 0)
+			continue;
+		if (is_graph_output(g, n->out[0]))
+			continue;
+		replace_uses(g, n->out[0], n->in[0]);
+		kill_node(n);
+	}
+	sweep(g);
+}
+
+/* Remove nodes none of whose outputs are used, until none is left. */
+static void remove_dead(struct fl_graph *g)
+{
+	int *uses = fl_malloc(sizeof(int) * (g->n_values + 1));
+	if (!uses)
+		return; /* an optimisation only */
+	int changed = 1;
+	while (changed) {
+		changed = 0;
+		count_uses(g, uses);
+		for (int k = g->n_nodes - 1; k >= 0; k--) {
+			struct fl_node *n = &g->nodes[k];
+			if (n->n_out < 0)
+				continue;
+			int used = 0;
+			for (int j = 0; j < n->n_out; j++)
+				used |= uses[n->out[j]] > 0;
+			if (!used) {
+				for (int j = 0; j < n->n_in; j++)
+					if (n->in[j] >= 0)
+						uses[n->in[j]]--;
+				kill_node(n);
+				changed = 1;
+			}
+		}
+		sweep(g);
+	}
+	/* Release the data of constants nobody reads any more. */
+	count_uses(g, uses);
+	for (int i = 0; i < g->n_values; i++)
+		if (uses[i] == 0 && g->values[i].data && !is_graph_output(g, i)) {
+			int keep = 0;
+			for (int j = 0; j < g->n_inputs; j++)
+				keep |= g->inputs[j] == i;
+			if (!keep) {
+				fl_free(g->values[i].data);
+				g->values[i].data = fl_malloc(0); /* still a constant, now empty */
+				g->values[i].n_dims = 1;
+				g->values[i].dims[0] = 0;
+			}
+		}
+	fl_free(uses);
+}
+
+int fl__graph_optimize(struct fl_graph *g, char *err, size_t err_size)
+{
+	int r = fl__graph_link(g, err, err_size);
+	if (r < 0)
+		return r;
+	if ((r = fold_constants(g, err, err_size)) < 0)
+		return r;
+	remove_identities(g);
+	for (int iter = 0; iter < 100000; iter++) {
+		int changed = 0;
+		r = fuse_pass(g, &changed);
+		if (r < 0) {
+			fl__errf(err, err_size, "%s: out of memory fusing", g->path ? g->path : "graph");
+			return r;
+		}
+		if (!changed)
+			break;
+	}
+	remove_dead(g);
+	return fl__graph_link(g, err, err_size);
+}
