@@ -32,7 +32,7 @@ static float *read_f32(const char *path, long want)
 /* Run one case folder; returns the number of outputs compared. */
 static int run_case(struct fl_model *m, const char *dir)
 {
-	char path[4096];
+	char path[16384];
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
 	json_error_t je;
 	json_t *meta = json_load_file(path, 0, &je);
