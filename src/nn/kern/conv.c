@@ -1,0 +1,841 @@
+/*
+** conv.c -- the CONV2D, DWCONV2D and MATMUL ops: shape inference, weight
+** packing (prepare), scratch sizing, FLOP counts, and the dispatch of a
+** run to the reference kernels (nn/kern/ref/conv_ref.c) or to the
+** AVX2 / AVX-512 kernels (nn/kern/x86/), split into tasks over the thread
+** pool.
+**
+** How a convolution runs on the optimised path:
+**   - 1x1, stride 1, no padding: a GEMM straight on the NHWC input
+**     (M = N*H*W pixels, K = CI, N = CO);
+**   - anything else: implicit GEMM -- each task gathers a tile of output
+**     pixels' receptive fields (im2col, zeros for padding) into its own
+**     slice of the scratch buffer, then runs the GEMM on that tile;
+**   - depthwise (multiplier 1): a direct NHWC kernel, vectorised over
+**     channels, split over output rows.
+** Weights, bias and PReLU alpha are packed by prepare() into n->prep for
+** the node's ISA.  When they are not constants, the multiplier is not 1,
+** or the ISA is FL_ISA_REF, the node has no prep and runs the reference.
+** This file is compiled without ISA flags: it only calls an x86 kernel
+** when the node's prep says that family packed it.
+*/
+#include "kern_int.h"
+
+#include <stdint.h>
+
+/* Weights packed for one node. */
+struct kprep {
+	int isa;
+	int nv, nr, mr;   /* GEMM panel: nv vectors = nr floats; mr rows */
+	int k, n;         /* GEMM K and N */
+	int n_panels;
+	int cp;           /* depthwise: channels padded to the vector width */
+	int tb;           /* matmul: b was transposed when packed */
+	float *w;         /* panels, or depthwise taps [kh*kw][cp] */
+	float *bias;      /* zero-padded, never NULL */
+	float *alpha;     /* PReLU alpha, zero-padded, or NULL */
+};
+
+/* ------------------------------------------------------------ geometry */
+
+/* TF output size and leading pad of one spatial dimension; -1 when the
+** window does not fit. */
+static int out_dim(int in, int k, int s, int d, int padding, int plo, int phi, int *pad_before)
+{
+	const int ek = (k - 1) * d + 1;
+	int out;
+	*pad_before = 0;
+	if (in < 0)
+		return -1;
+	switch (padding) {
+	case FL_PADDING_SAME: {
+		out = (in + s - 1) / s;
+		int total = (out - 1) * s + ek - in;
+		if (total < 0)
+			total = 0;
+		*pad_before = total / 2; /* the odd pixel goes bottom/right */
+		return out;
+	}
+	case FL_PADDING_EXPLICIT:
+		*pad_before = plo;
+		in += plo + phi;
+		/* fall through */
+	default:
+		if (in < ek)
+			return -1;
+		return (in - ek) / s + 1;
+	}
+}
+
+static int attr_or1(int v) { return v > 0 ? v : 1; }
+
+/* Fill g from x (NHWC) and the filter's shape; depthwise: [kh,kw,c,mult]. */
+static int conv_geom(const struct fl_node *n, const struct fl_tensor *x, const struct fl_tensor *f, int depthwise,
+                     struct fl__conv_geom *g, char *err, size_t err_size)
+{
+	const struct fl_attr *a = &n->attr;
+	if (x->dtype != FL_DTYPE_F32 || f->dtype != FL_DTYPE_F32) {
+		fl__errf(err, err_size, "input and filter must be float32");
+		return FL_EDTYPE;
+	}
+	if (x->n_dims != 4 || f->n_dims != 4) {
+		fl__errf(err, err_size, "input (%d dims) and filter (%d dims) must be 4-D", x->n_dims, f->n_dims);
+		return FL_ESHAPE;
+	}
+	memset(g, 0, sizeof(*g));
+	g->n = (int)x->dims[0];
+	g->ih = (int)x->dims[1];
+	g->iw = (int)x->dims[2];
+	g->ci = (int)x->dims[3];
+	g->kh = (int)f->dims[0];
+	g->kw = (int)f->dims[1];
+	g->sh = attr_or1(a->stride[0]);
+	g->sw = attr_or1(a->stride[1]);
+	g->dh = attr_or1(a->dilation[0]);
+	g->dw = attr_or1(a->dilation[1]);
+	if (f->dims[2] != x->dims[3] && x->dims[3] >= 0) {
+		fl__errf(err, err_size, "filter expects %lld input channels, input has %lld", (long long)f->dims[2],
+		         (long long)x->dims[3]);
+		return FL_ESHAPE;
+	}
+	if (g->kh <= 0 || g->kw <= 0 || f->dims[3] <= 0) {
+		fl__errf(err, err_size, "empty filter");
+		return FL_ESHAPE;
+	}
+	if (depthwise) {
+		g->mult = (int)f->dims[3];
+		g->co = (int)f->dims[2] * g->mult;
+	} else {
+		g->mult = 1;
+		g->co = (int)f->dims[3];
+	}
+	int pad = a->padding;
+	g->oh = out_dim(g->ih, g->kh, g->sh, g->dh, pad, a->pads[0], a->pads[1], &g->pt);
+	g->ow = out_dim(g->iw, g->kw, g->sw, g->dw, pad, a->pads[2], a->pads[3], &g->pl);
+	if ((g->oh < 0 && g->ih >= 0) || (g->ow < 0 && g->iw >= 0)) {
+		fl__errf(err, err_size, "filter %dx%d does not fit the %dx%d input", g->kh, g->kw, g->ih, g->iw);
+		return FL_ESHAPE;
+	}
+	return 0;
+}
+
+/* Check the optional bias / alpha inputs against `co` channels. */
+static int check_extra(const struct fl_node *n, const struct fl_tensor *const *in, int co, char *err, size_t err_size)
+{
+	if (n->n_in > 2 && in[2]) {
+		int64_t k = fl_tensor_numel(in[2]);
+		if (in[2]->dtype != FL_DTYPE_F32 || (k != co && co >= 0)) {
+			fl__errf(err, err_size, "bias has %lld values for %d channels", (long long)k, co);
+			return FL_ESHAPE;
+		}
+	}
+	if (n->attr.act == FL_ACT_PRELU) {
+		if (n->n_in < 4 || !in[3]) {
+			fl__errf(err, err_size, "PReLU activation without alpha");
+			return FL_EINVAL;
+		}
+		int64_t k = fl_tensor_numel(in[3]);
+		if (in[3]->dtype != FL_DTYPE_F32 || (k != co && k != 1 && co >= 0)) {
+			fl__errf(err, err_size, "PReLU alpha has %lld values for %d channels", (long long)k, co);
+			return FL_ESHAPE;
+		}
+	}
+	return 0;
+}
+
+static const float *bias_of(const struct fl_node *n, const struct fl_tensor *const *in)
+{
+	return n->n_in > 2 && in[2] ? (const float *)in[2]->data : NULL;
+}
+
+static const float *alpha_of(const struct fl_node *n, const struct fl_tensor *const *in, int *alpha_n)
+{
+	*alpha_n = 0;
+	if (n->attr.act != FL_ACT_PRELU || n->n_in < 4 || !in[3])
+		return NULL;
+	*alpha_n = (int)fl_tensor_numel(in[3]);
+	return (const float *)in[3]->data;
+}
+
+/* ------------------------------------------------------------- packing */
+
+static void prep_free(struct kprep *p)
+{
+	if (!p)
+		return;
+	fl_free(p->w);
+	fl_free(p->bias);
+	fl_free(p->alpha);
+	fl_free(p);
+}
+
+static void op_release(struct fl_node *n)
+{
+	prep_free(n->prep);
+	n->prep = NULL;
+	n->isa = FL_ISA_REF;
+}
+
+/* Constant data of input i, or NULL (absent or not constant). */
+static const struct fl_value *const_in(const struct fl_node *n, const struct fl_graph *g, int i)
+{
+	if (i >= n->n_in || n->in[i] < 0 || n->in[i] >= g->n_values)
+		return NULL;
+	return &g->values[n->in[i]];
+}
+
+/* Panel width for N columns: vectors per panel that waste the least
+** padding, ties going to fewer (taller micro-kernel tiles). */
+static int choose_nv(int isa, int n)
+{
+	const int vw = fl__isa_vw(isa), nv_max = fl__isa_nv_max(isa);
+	const int nvec = (n + vw - 1) / vw;
+	if (nvec <= nv_max)
+		return nvec;
+	int best = 2, best_pad = INT32_MAX;
+	for (int nv = 2; nv <= nv_max; nv++) {
+		int pad = (nvec + nv - 1) / nv * nv - nvec;
+		if (pad < best_pad) {
+			best_pad = pad;
+			best = nv;
+		}
+	}
+	return best;
+}
+
+/*
+** Allocate a prep for a GEMM with K x N weights: B(k, j) = b[k*ldk + j*ldj]
+** (HWIO filters and plain matmul b: ldk = N, ldj = 1; transposed b:
+** ldk = 1, ldj = K), bias/alpha (alpha_n 1 broadcasts) may be NULL.
+*/
+static int pack_gemm(int isa, int k, int n, const float *b, int64_t ldk, int64_t ldj, const float *bias,
+                     const float *alpha, int alpha_n, struct kprep **out)
+{
+	struct kprep *p = fl_calloc(1, sizeof(*p));
+	if (!p)
+		return FL_ENOMEM;
+	p->isa = isa;
+	p->nv = choose_nv(isa, n);
+	p->nr = p->nv * fl__isa_vw(isa);
+	p->mr = fl__gemm_mr(isa, p->nv);
+	p->k = k;
+	p->n = n;
+	p->n_panels = (n + p->nr - 1) / p->nr;
+	const size_t npad = (size_t)p->n_panels * p->nr;
+	p->w = fl_aligned_alloc(64, npad * (size_t)k * sizeof(float) + 64);
+	p->bias = fl_aligned_alloc(64, npad * sizeof(float));
+	if (alpha)
+		p->alpha = fl_aligned_alloc(64, npad * sizeof(float));
+	if (!p->w || !p->bias || (alpha && !p->alpha)) {
+		prep_free(p);
+		return FL_ENOMEM;
+	}
+	for (int pi = 0; pi < p->n_panels; pi++) {
+		float *dst = p->w + (size_t)pi * p->nr * k;
+		for (int l = 0; l < k; l++)
+			for (int j = 0; j < p->nr; j++) {
+				int col = pi * p->nr + j;
+				dst[(size_t)l * p->nr + j] = col < n ? b[l * ldk + col * ldj] : 0.0f;
+			}
+	}
+	for (size_t j = 0; j < npad; j++) {
+		p->bias[j] = bias && (int)j < n ? bias[j] : 0.0f;
+		if (p->alpha)
+			p->alpha[j] = (int)j < n ? alpha[alpha_n == 1 ? 0 : j] : 0.0f;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Bias and alpha constants (when present) of a node, or -1 if one of them
+** is not constant. */
+static int extras_const(const struct fl_node *n, const struct fl_graph *g, const float **bias, const float **alpha,
+                        int *alpha_n)
+{
+	const struct fl_value *v;
+	*bias = NULL;
+	*alpha = NULL;
+	*alpha_n = 0;
+	if ((v = const_in(n, g, 2))) {
+		if (!v->data || v->dtype != FL_DTYPE_F32)
+			return -1;
+		*bias = v->data;
+	}
+	if (n->attr.act == FL_ACT_PRELU) {
+		if (!(v = const_in(n, g, 3)) || !v->data || v->dtype != FL_DTYPE_F32)
+			return -1;
+		*alpha = v->data;
+		int64_t cnt = 1;
+		for (int i = 0; i < v->n_dims; i++)
+			cnt *= v->dims[i];
+		*alpha_n = (int)cnt;
+	}
+	return 0;
+}
+
+static int clamp_isa(int isa)
+{
+	if (isa > FL_ISA_AVX512)
+		isa = FL_ISA_AVX512;
+	int det = fl__cpu_detect();
+	return isa > det ? det : isa;
+}
+
+static int conv_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char *err, size_t err_size)
+{
+	op_release(n);
+	isa = clamp_isa(isa);
+	const struct fl_value *f = const_in(n, g, 1);
+	const float *bias, *alpha;
+	int alpha_n;
+	if (isa == FL_ISA_REF || !f || !f->data || f->dtype != FL_DTYPE_F32 || f->n_dims != 4 ||
+	    extras_const(n, g, &bias, &alpha, &alpha_n) < 0)
+		return 0; /* reference path */
+	const int kh = (int)f->dims[0], kw = (int)f->dims[1], ci = (int)f->dims[2], co = (int)f->dims[3];
+	struct kprep *p;
+	int rc = pack_gemm(isa, kh * kw * ci, co, f->data, co, 1, bias, alpha, alpha_n, &p);
+	if (rc < 0) {
+		fl__errf(err, err_size, "out of memory packing weights");
+		return rc;
+	}
+	n->prep = p;
+	n->isa = isa;
+	return 0;
+}
+
+static int dw_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char *err, size_t err_size)
+{
+	op_release(n);
+	isa = clamp_isa(isa);
+	const struct fl_value *f = const_in(n, g, 1);
+	const float *bias, *alpha;
+	int alpha_n;
+	if (isa == FL_ISA_REF || !f || !f->data || f->dtype != FL_DTYPE_F32 || f->n_dims != 4 || f->dims[3] != 1 ||
+	    extras_const(n, g, &bias, &alpha, &alpha_n) < 0)
+		return 0;
+	const int taps = (int)(f->dims[0] * f->dims[1]), c = (int)f->dims[2];
+	const int vw = fl__isa_vw(isa);
+	struct kprep *p = fl_calloc(1, sizeof(*p));
+	if (!p)
+		goto fail;
+	p->isa = isa;
+	p->cp = (c + vw - 1) / vw * vw;
+	p->w = fl_aligned_alloc(64, (size_t)taps * p->cp * sizeof(float));
+	p->bias = fl_aligned_alloc(64, (size_t)p->cp * sizeof(float));
+	if (alpha)
+		p->alpha = fl_aligned_alloc(64, (size_t)p->cp * sizeof(float));
+	if (!p->w || !p->bias || (alpha && !p->alpha))
+		goto fail;
+	const float *w = f->data;
+	for (int t = 0; t < taps; t++)
+		for (int j = 0; j < p->cp; j++)
+			p->w[(size_t)t * p->cp + j] = j < c ? w[(size_t)t * c + j] : 0.0f;
+	for (int j = 0; j < p->cp; j++) {
+		p->bias[j] = bias && j < c ? bias[j] : 0.0f;
+		if (p->alpha)
+			p->alpha[j] = j < c ? alpha[alpha_n == 1 ? 0 : j] : 0.0f;
+	}
+	n->prep = p;
+	n->isa = isa;
+	return 0;
+fail:
+	prep_free(p);
+	fl__errf(err, err_size, "out of memory packing weights");
+	return FL_ENOMEM;
+}
+
+/* --------------------------------------------------------------- infer */
+
+static int conv_infer_common(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
+                             int depthwise, char *err, size_t err_size)
+{
+	struct fl__conv_geom g;
+	if (n->n_in < 2 || !in[0] || !in[1]) {
+		fl__errf(err, err_size, "needs an input and a filter");
+		return FL_EINVAL;
+	}
+	int rc = conv_geom(n, in[0], in[1], depthwise, &g, err, err_size);
+	if (rc < 0)
+		return rc;
+	if ((rc = check_extra(n, in, g.co, err, err_size)) < 0)
+		return rc;
+	out[0].dtype = FL_DTYPE_F32;
+	out[0].n_dims = 4;
+	out[0].dims[0] = g.n;
+	out[0].dims[1] = g.oh;
+	out[0].dims[2] = g.ow;
+	out[0].dims[3] = g.co;
+	out[0].data = NULL;
+	return 0;
+}
+
+static int conv_infer(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out, char *err,
+                      size_t err_size)
+{
+	return conv_infer_common(n, in, out, 0, err, err_size);
+}
+
+static int dw_infer(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out, char *err,
+                    size_t err_size)
+{
+	return conv_infer_common(n, in, out, 1, err, err_size);
+}
+
+static int64_t conv_flops(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out)
+{
+	const struct fl_tensor *f = in[1];
+	return 2 * fl_tensor_numel(out) * f->dims[0] * f->dims[1] * f->dims[2];
+}
+
+static int64_t dw_flops(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out)
+{
+	const struct fl_tensor *f = in[1];
+	return 2 * fl_tensor_numel(out) * f->dims[0] * f->dims[1];
+}
+
+/* ------------------------------------------------------------ threading */
+
+static void gemm_call(int isa, const struct fl__gemm *g, int m0, int m1, int p0, int p1)
+{
+	if (isa == FL_ISA_AVX512)
+		fl__gemm_avx512(g, m0, m1, p0, p1);
+	else
+		fl__gemm_avx2(g, m0, m1, p0, p1);
+}
+
+/* A GEMM (or an im2col convolution) split into tasks: task t covers rows
+** [mi*m_chunk, ...) and panels [pi*p_chunk, ...) with mi = t / n_pt. */
+struct gemm_job {
+	const struct kprep *p;
+	struct fl__gemm gm;
+	int m_chunk, p_chunk, n_pt;
+	/* im2col convolution (conv != NULL) */
+	const struct fl__conv_geom *conv;
+	const float *x;
+	float *scratch;
+	size_t slice; /* floats per thread */
+	int mt;       /* pixels per im2col tile */
+};
+
+/* Split m rows x n_panels panels into tasks for n_thr threads; rows in
+** multiples of `align`. */
+static int split_work(int m, int n_panels, int align, int n_thr, int *m_chunk, int *p_chunk, int *n_pt)
+{
+	*p_chunk = n_panels;
+	*n_pt = 1;
+	if (n_thr <= 1) {
+		*m_chunk = m;
+		return 1;
+	}
+	int m_blocks = (m + align - 1) / align;
+	int want = 3 * n_thr; /* a few tasks per thread balance a noisy machine */
+	if (m_blocks >= want) {
+		*m_chunk = (m_blocks + want - 1) / want * align;
+		return (m + *m_chunk - 1) / *m_chunk;
+	}
+	if (m_blocks >= 2 * n_thr || n_panels < 2) {
+		*m_chunk = align;
+		return m_blocks;
+	}
+	/* few rows: split the panels as well */
+	*m_chunk = m_blocks * align;
+	int pt = FL_MIN(n_panels, want);
+	*p_chunk = (n_panels + pt - 1) / pt;
+	*n_pt = (n_panels + *p_chunk - 1) / *p_chunk;
+	return *n_pt;
+}
+
+static void gemm_task(void *arg, int task, int thread)
+{
+	const struct gemm_job *j = arg;
+	int mi = task / j->n_pt, pi = task % j->n_pt;
+	int m0 = mi * j->m_chunk, m1 = FL_MIN(j->gm.m, m0 + j->m_chunk);
+	int p0 = pi * j->p_chunk, p1 = FL_MIN(j->p->n_panels, p0 + j->p_chunk);
+	if (m0 < m1 && p0 < p1)
+		gemm_call(j->p->isa, &j->gm, m0, m1, p0, p1);
+}
+
+/* Gather the receptive fields of output pixels [m0, m0+cnt) into buf
+** (cnt rows of kh*kw*ci floats, HWIO order, zeros for padding). */
+static void im2col(const struct fl__conv_geom *g, const float *x, int m0, int cnt, float *buf)
+{
+	const int ci = g->ci, plane = g->oh * g->ow;
+	for (int i = 0; i < cnt; i++) {
+		const int m = m0 + i, b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
+		const float *xb = x + (int64_t)b * g->ih * g->iw * ci;
+		float *row = buf + (size_t)i * g->kh * g->kw * ci;
+		for (int ky = 0; ky < g->kh; ky++) {
+			const int iy = oy * g->sh - g->pt + ky * g->dh;
+			for (int kx = 0; kx < g->kw; kx++, row += ci) {
+				const int ix = ox * g->sw - g->pl + kx * g->dw;
+				if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) {
+					memset(row, 0, ci * sizeof(float));
+					continue;
+				}
+				const float *src = xb + ((int64_t)iy * g->iw + ix) * ci;
+				for (int c = 0; c < ci; c++)
+					row[c] = src[c];
+			}
+		}
+	}
+}
+
+static void im2col_task(void *arg, int task, int thread)
+{
+	const struct gemm_job *j = arg;
+	int m0 = task * j->m_chunk, m1 = FL_MIN(j->gm.m, m0 + j->m_chunk);
+	float *buf = j->scratch + (size_t)thread * j->slice;
+	struct fl__gemm gm = j->gm;
+	gm.a = buf;
+	gm.lda = j->p->k;
+	for (int m = m0; m < m1; m += j->mt) {
+		int cnt = FL_MIN(j->mt, m1 - m);
+		im2col(j->conv, j->x, m, cnt, buf);
+		gm.m = cnt;
+		gm.c = j->gm.c + (int64_t)m * j->gm.ldc;
+		gemm_call(j->p->isa, &gm, 0, cnt, 0, j->p->n_panels);
+	}
+}
+
+/* Pixels per im2col tile: about 32 KiB of gathered input, whole MR tiles. */
+static int im2col_tile(const struct kprep *p)
+{
+	int rows = 8192 / (p->k > 0 ? p->k : 1);
+	rows = rows / p->mr * p->mr;
+	return FL_MAX(p->mr, FL_MIN(rows, 16 * p->mr));
+}
+
+static int is_direct(const struct fl__conv_geom *g)
+{
+	return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->ih &&
+	       g->ow == g->iw;
+}
+
+static size_t conv_scratch(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out,
+                           int n_threads)
+{
+	const struct kprep *p = n->prep;
+	struct fl__conv_geom g;
+	if (!p || conv_geom(n, in[0], in[1], 0, &g, NULL, 0) < 0 || is_direct(&g))
+		return 0;
+	size_t slice = ((size_t)im2col_tile(p) * p->k + 15) / 16 * 16; /* 64-byte slices */
+	return slice * sizeof(float) * (size_t)FL_MAX(n_threads, 1);
+}
+
+static void init_act(const struct fl_node *n, const struct kprep *p, struct fl__act *a)
+{
+	a->kind = n->attr.act;
+	a->slope = n->attr.act_alpha;
+	a->alpha = p->alpha;
+}
+
+/* ----------------------------------------------------------------- run */
+
+static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
+                    const struct fl_exec *ex)
+{
+	struct fl__conv_geom g;
+	int rc = conv_geom(n, in[0], in[1], 0, &g, NULL, 0);
+	if (rc < 0)
+		return rc;
+	const struct kprep *p = n->prep;
+	if (!p || p->k != g.kh * g.kw * g.ci || p->n != g.co) {
+		int alpha_n;
+		const float *alpha = alpha_of(n, in, &alpha_n);
+		fl__conv_ref(&g, in[0]->data, in[1]->data, bias_of(n, in), n->attr.act, n->attr.act_alpha, alpha, alpha_n,
+		             out[0].data);
+		return 0;
+	}
+	const int n_thr = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	struct gemm_job j;
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	j.gm.m = g.n * g.oh * g.ow;
+	j.gm.n = g.co;
+	j.gm.k = p->k;
+	j.gm.b = p->w;
+	j.gm.nr = p->nr;
+	j.gm.nv = p->nv;
+	j.gm.bias = p->bias;
+	init_act(n, p, &j.gm.act);
+	j.gm.c = out[0].data;
+	j.gm.ldc = g.co;
+	if (j.gm.m == 0)
+		return 0;
+	if (is_direct(&g)) {
+		j.gm.a = in[0]->data;
+		j.gm.lda = g.ci;
+		int tasks = split_work(j.gm.m, p->n_panels, p->mr, n_thr, &j.m_chunk, &j.p_chunk, &j.n_pt);
+		fl__pool_run(ex ? ex->pool : NULL, gemm_task, &j, tasks);
+		return 0;
+	}
+	/* implicit GEMM through per-thread im2col tiles */
+	j.mt = im2col_tile(p);
+	j.slice = ((size_t)j.mt * p->k + 15) / 16 * 16;
+	if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr)
+		return FL_EINTERNAL; /* the session did not give the scratch asked for */
+	j.conv = &g;
+	j.x = in[0]->data;
+	j.scratch = ex->scratch;
+	int dummy_pc, dummy_npt;
+	int tasks = split_work(j.gm.m, 1, j.mt, n_thr, &j.m_chunk, &dummy_pc, &dummy_npt);
+	fl__pool_run(ex->pool, im2col_task, &j, tasks);
+	return 0;
+}
+
+struct dw_job {
+	const struct kprep *p;
+	struct fl__dw d;
+	int chunk, rows;
+};
+
+static void dw_task(void *arg, int task, int thread)
+{
+	const struct dw_job *j = arg;
+	int r0 = task * j->chunk, r1 = FL_MIN(j->rows, r0 + j->chunk);
+	if (r0 >= r1)
+		return;
+	if (j->p->isa == FL_ISA_AVX512)
+		fl__dw_avx512(&j->d, r0, r1);
+	else
+		fl__dw_avx2(&j->d, r0, r1);
+}
+
+static int dw_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
+                  const struct fl_exec *ex)
+{
+	struct fl__conv_geom g;
+	int rc = conv_geom(n, in[0], in[1], 1, &g, NULL, 0);
+	if (rc < 0)
+		return rc;
+	const struct kprep *p = n->prep;
+	if (!p || g.mult != 1 || p->cp < g.ci) {
+		int alpha_n;
+		const float *alpha = alpha_of(n, in, &alpha_n);
+		fl__dwconv_ref(&g, in[0]->data, in[1]->data, bias_of(n, in), n->attr.act, n->attr.act_alpha, alpha, alpha_n,
+		               out[0].data);
+		return 0;
+	}
+	struct dw_job j;
+	j.p = p;
+	j.d.g = g;
+	j.d.x = in[0]->data;
+	j.d.y = out[0].data;
+	j.d.w = p->w;
+	j.d.bias = p->bias;
+	j.d.cp = p->cp;
+	init_act(n, p, &j.d.act);
+	j.rows = g.n * g.oh;
+	if (j.rows == 0 || g.ow == 0)
+		return 0;
+	const int n_thr = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	int tasks = n_thr == 1 ? 1 : FL_MIN(j.rows, 4 * n_thr);
+	j.chunk = (j.rows + tasks - 1) / tasks;
+	tasks = (j.rows + j.chunk - 1) / j.chunk;
+	fl__pool_run(ex ? ex->pool : NULL, dw_task, &j, tasks);
+	return 0;
+}
+
+/* -------------------------------------------------------------- matmul */
+
+/* Shapes of a matmul: batch x [m,k] * [k,n]; strides between batches. */
+struct mm_shape {
+	int batch, m, n, k;
+	int64_t a_stride, b_stride;
+};
+
+static int mm_shape(const struct fl_node *n, const struct fl_tensor *a, const struct fl_tensor *b, struct mm_shape *s,
+                    struct fl_tensor *out, char *err, size_t err_size)
+{
+	if (a->dtype != FL_DTYPE_F32 || b->dtype != FL_DTYPE_F32) {
+		fl__errf(err, err_size, "operands must be float32");
+		return FL_EDTYPE;
+	}
+	if (a->n_dims < 2 || b->n_dims < 2) {
+		fl__errf(err, err_size, "operands must have at least 2 dims (%d, %d)", a->n_dims, b->n_dims);
+		return FL_ESHAPE;
+	}
+	const int ta = n->attr.transpose_a, tb = n->attr.transpose_b;
+	const int64_t am = a->dims[a->n_dims - 2], ak = a->dims[a->n_dims - 1];
+	const int64_t bk = b->dims[b->n_dims - 2], bn = b->dims[b->n_dims - 1];
+	s->m = (int)(ta ? ak : am);
+	s->k = (int)(ta ? am : ak);
+	int kb = (int)(tb ? bn : bk);
+	s->n = (int)(tb ? bk : bn);
+	if (kb != s->k && kb >= 0 && s->k >= 0) {
+		fl__errf(err, err_size, "inner dimensions differ: %d vs %d", s->k, kb);
+		return FL_ESHAPE;
+	}
+	/* leading (batch) dims: one side 2-D, or both the same */
+	const struct fl_tensor *lead = a->n_dims >= b->n_dims ? a : b;
+	int64_t batch = 1;
+	for (int i = 0; i < lead->n_dims - 2; i++)
+		batch *= lead->dims[i];
+	if (a->n_dims > 2 && b->n_dims > 2) {
+		int same = a->n_dims == b->n_dims;
+		for (int i = 0; same && i < a->n_dims - 2; i++)
+			same = a->dims[i] == b->dims[i];
+		if (!same) {
+			fl__errf(err, err_size, "batch dimensions of the operands differ");
+			return FL_EUNSUPPORTED;
+		}
+	}
+	s->batch = (int)batch;
+	s->a_stride = a->n_dims > 2 ? (int64_t)s->m * s->k : 0;
+	s->b_stride = b->n_dims > 2 ? (int64_t)s->k * s->n : 0;
+	if (out) {
+		out->dtype = FL_DTYPE_F32;
+		out->n_dims = lead->n_dims;
+		for (int i = 0; i < lead->n_dims - 2; i++)
+			out->dims[i] = lead->dims[i];
+		out->dims[lead->n_dims - 2] = s->m;
+		out->dims[lead->n_dims - 1] = s->n;
+		out->data = NULL;
+	}
+	return 0;
+}
+
+static int mm_infer(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out, char *err,
+                    size_t err_size)
+{
+	struct mm_shape s;
+	if (n->n_in < 2 || !in[0] || !in[1]) {
+		fl__errf(err, err_size, "needs two operands");
+		return FL_EINVAL;
+	}
+	int rc = mm_shape(n, in[0], in[1], &s, &out[0], err, err_size);
+	if (rc < 0)
+		return rc;
+	return check_extra(n, in, s.n, err, err_size);
+}
+
+static int64_t mm_flops(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out)
+{
+	struct mm_shape s;
+	if (mm_shape(n, in[0], in[1], &s, NULL, NULL, 0) < 0)
+		return 0;
+	return 2LL * s.batch * s.m * s.n * s.k;
+}
+
+static int mm_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char *err, size_t err_size)
+{
+	op_release(n);
+	isa = clamp_isa(isa);
+	const struct fl_value *b = const_in(n, g, 1);
+	const float *bias, *alpha;
+	int alpha_n;
+	if (isa == FL_ISA_REF || !b || !b->data || b->dtype != FL_DTYPE_F32 || b->n_dims != 2 ||
+	    extras_const(n, g, &bias, &alpha, &alpha_n) < 0)
+		return 0;
+	const int tb = n->attr.transpose_b;
+	const int k = (int)(tb ? b->dims[1] : b->dims[0]), nn = (int)(tb ? b->dims[0] : b->dims[1]);
+	struct kprep *p;
+	int rc = tb ? pack_gemm(isa, k, nn, b->data, 1, k, bias, alpha, alpha_n, &p)
+	            : pack_gemm(isa, k, nn, b->data, nn, 1, bias, alpha, alpha_n, &p);
+	if (rc < 0) {
+		fl__errf(err, err_size, "out of memory packing weights");
+		return rc;
+	}
+	p->tb = tb;
+	n->prep = p;
+	n->isa = isa;
+	return 0;
+}
+
+static size_t mm_scratch(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out,
+                         int n_threads)
+{
+	struct mm_shape s;
+	if (!n->prep || !n->attr.transpose_a || mm_shape(n, in[0], in[1], &s, NULL, NULL, 0) < 0)
+		return 0;
+	return (size_t)s.m * s.k * sizeof(float);
+}
+
+static int mm_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
+                  const struct fl_exec *ex)
+{
+	struct mm_shape s;
+	int rc = mm_shape(n, in[0], in[1], &s, NULL, NULL, 0);
+	if (rc < 0)
+		return rc;
+	const struct kprep *p = n->prep;
+	const int ta = n->attr.transpose_a;
+	const size_t need = ta ? (size_t)s.m * s.k * sizeof(float) : 0;
+	if (!p || in[1]->n_dims != 2 || p->k != s.k || p->n != s.n || (ta && in[0]->n_dims != 2) ||
+	    (need && (!ex || ex->scratch_size < need))) {
+		int alpha_n;
+		const float *alpha = alpha_of(n, in, &alpha_n);
+		fl__matmul_ref(s.batch, s.m, s.n, s.k, in[0]->data, s.a_stride, ta, in[1]->data, s.b_stride,
+		               n->attr.transpose_b, bias_of(n, in), n->attr.act, n->attr.act_alpha, alpha, alpha_n,
+		               out[0].data);
+		return 0;
+	}
+	const float *a = in[0]->data;
+	if (ta) {
+		/* a is [k, m]: transpose into the scratch */
+		float *t = ex->scratch;
+		for (int i = 0; i < s.m; i++)
+			for (int l = 0; l < s.k; l++)
+				t[(size_t)i * s.k + l] = a[(size_t)l * s.m + i];
+		a = t;
+	}
+	struct gemm_job j;
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	j.gm.m = s.batch * s.m; /* b is 2-D: the batch folds into rows */
+	j.gm.n = s.n;
+	j.gm.k = s.k;
+	j.gm.a = a;
+	j.gm.lda = s.k;
+	j.gm.b = p->w;
+	j.gm.nr = p->nr;
+	j.gm.nv = p->nv;
+	j.gm.bias = p->bias;
+	init_act(n, p, &j.gm.act);
+	j.gm.c = out[0].data;
+	j.gm.ldc = s.n;
+	if (j.gm.m == 0 || s.n == 0)
+		return 0;
+	if (s.k == 0) {
+		/* empty sum: bias + activation only */
+		fl__matmul_ref(1, j.gm.m, s.n, 0, a, 0, 0, in[1]->data, 0, 0, bias_of(n, in), n->attr.act,
+		               n->attr.act_alpha, p->alpha, s.n, out[0].data);
+		return 0;
+	}
+	const int n_thr = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	int tasks = split_work(j.gm.m, p->n_panels, p->mr, n_thr, &j.m_chunk, &j.p_chunk, &j.n_pt);
+	fl__pool_run(ex ? ex->pool : NULL, gemm_task, &j, tasks);
+	return 0;
+}
+
+/* ------------------------------------------------------------- op defs */
+
+const struct fl_op_def fl__opdef_conv2d = {
+	.tf_name = "Conv2D",
+	.infer = conv_infer,
+	.run = conv_run,
+	.scratch = conv_scratch,
+	.flops = conv_flops,
+	.prepare = conv_prepare,
+	.release = op_release,
+};
+
+const struct fl_op_def fl__opdef_dwconv2d = {
+	.tf_name = "DepthwiseConv2dNative",
+	.infer = dw_infer,
+	.run = dw_run,
+	.scratch = NULL,
+	.flops = dw_flops,
+	.prepare = dw_prepare,
+	.release = op_release,
+};
+
+const struct fl_op_def fl__opdef_matmul = {
+	.tf_name = "MatMul",
+	.infer = mm_infer,
+	.run = mm_run,
+	.scratch = mm_scratch,
+	.flops = mm_flops,
+	.prepare = mm_prepare,
+	.release = op_release,
+};

@@ -1,0 +1,129 @@
+/*
+** kern_int.h -- private interface of the convolution / matmul kernels
+** (nn/kern): the geometry of one convolution, the packed-weight formats
+** that prepare() builds, and the entry points of the reference and the
+** x86 (AVX2, AVX-512) kernels that conv.c dispatches to.
+**
+** Layouts.  Activations are NHWC floats.  A GEMM here computes
+**     C[M x N] = act(A[M x K] * B[K x N] + bias)
+** where A is row-major with row stride lda (for a 1x1 convolution A is the
+** input itself: M = pixels, K = CI, lda = CI) and B is packed once by
+** prepare() into panels of NR columns: panel p holds columns
+** [p*NR, p*NR + NR) as K rows of NR floats (zero-padded past N), so the
+** micro-kernel reads one contiguous NR-wide row per k.  NR is a multiple
+** of the ISA's vector width (16 floats for AVX-512, 8 for AVX2); the
+** bias and PReLU alpha vectors are padded with zeros to the panels' width.
+**
+** Depthwise weights [KH, KW, C, 1] are packed as KH*KW rows of Cp floats
+** (C rounded up to the vector width, zero-padded).
+**
+** Nothing here is global or depends on the ISA of another model: each
+** node's prep says which family packed it, and only that family's
+** functions ever see it.
+*/
+#ifndef FL_KERN_INT_H
+#define FL_KERN_INT_H
+
+#include "../nn_int.h"
+#include <stddef.h>
+
+/* Geometry of one convolution (also depthwise, with mult = M). */
+struct fl__conv_geom {
+	int n;            /* batch */
+	int ih, iw, ci;   /* input */
+	int oh, ow, co;   /* output (co = ci * mult for depthwise) */
+	int kh, kw;       /* filter */
+	int sh, sw;       /* stride */
+	int dh, dw;       /* dilation */
+	int pt, pl;       /* leading pads (top, left); trailing pads are implied */
+	int mult;         /* depthwise channel multiplier (1 for CONV2D) */
+};
+
+/* A fused activation with its parameters.  alpha is per output channel
+** (padded like the bias) for FL_ACT_PRELU, else unused. */
+struct fl__act {
+	int kind;          /* enum fl_act */
+	float slope;       /* FL_ACT_LEAKY_RELU */
+	const float *alpha;
+};
+
+/* Apply an activation to one value (scalar tails and the reference). */
+static inline float fl__act_apply(int kind, float v, float slope, float alpha)
+{
+	switch (kind) {
+	case FL_ACT_RELU:
+		return v > 0.0f ? v : 0.0f;
+	case FL_ACT_RELU6:
+		return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+	case FL_ACT_PRELU:
+		return v > 0.0f ? v : v * alpha;
+	case FL_ACT_LEAKY_RELU:
+		return v > 0.0f ? v : v * slope;
+	case FL_ACT_SIGMOID:
+		return 1.0f / (1.0f + __builtin_expf(-v));
+	default:
+		return v;
+	}
+}
+
+/* One GEMM problem for the optimised kernels (see the top of the file). */
+struct fl__gemm {
+	int m, n, k;
+	const float *a;
+	ptrdiff_t lda;
+	const float *b;   /* packed panels */
+	int nr;           /* panel width (floats) */
+	int nv;           /* vectors per panel: nr / vector width */
+	const float *bias;/* >= n_panels * nr floats, never NULL */
+	struct fl__act act;
+	float *c;
+	ptrdiff_t ldc;
+};
+
+/* One depthwise convolution (mult 1) for the optimised kernels. */
+struct fl__dw {
+	struct fl__conv_geom g;
+	const float *x;
+	float *y;
+	const float *w;    /* [kh*kw][cp] */
+	const float *bias; /* [cp] */
+	int cp;            /* channels padded to the vector width */
+	struct fl__act act;
+};
+
+/* ------------------------------------------------------------ reference */
+
+/* Direct convolution of the whole batch.  w is HWIO [kh,kw,ci,co]; bias and
+** alpha may be NULL (alpha_n: 1 broadcasts, else co values). */
+void fl__conv_ref(const struct fl__conv_geom *g, const float *x, const float *w, const float *bias,
+                  int act, float slope, const float *alpha, int alpha_n, float *y);
+/* Depthwise: w is [kh,kw,ci,mult], output channel c*mult + m. */
+void fl__dwconv_ref(const struct fl__conv_geom *g, const float *x, const float *w, const float *bias,
+                    int act, float slope, const float *alpha, int alpha_n, float *y);
+/* y[b][m][n] = act(op(a)[m][k] * op(b)[k][n] + bias[n]); a_stride/b_stride
+** step between batches (0 broadcasts b). */
+void fl__matmul_ref(int batch, int m, int n, int k, const float *a, int64_t a_stride, int ta,
+                    const float *b, int64_t b_stride, int tb, const float *bias, int act, float slope,
+                    const float *alpha, int alpha_n, float *y);
+
+/* -------------------------------------------------------- x86 kernels */
+
+/* Vector width (floats), largest vectors per GEMM panel row, and the GEMM
+** micro-kernel rows for `nv` vectors -- must match MR_OF in conv_avx*.c. */
+static inline int fl__isa_vw(int isa) { return isa == FL_ISA_AVX512 ? 16 : 8; }
+static inline int fl__isa_nv_max(int isa) { return isa == FL_ISA_AVX512 ? 4 : 3; }
+static inline int fl__gemm_mr(int isa, int nv)
+{
+	if (isa == FL_ISA_AVX512)
+		return nv == 1 ? 14 : nv == 2 ? 12 : nv == 3 ? 8 : 6;
+	return nv == 1 ? 12 : nv == 2 ? 6 : 4;
+}
+
+/* Rows [m0, m1) x panels [p0, p1) of a GEMM. */
+void fl__gemm_avx512(const struct fl__gemm *g, int m0, int m1, int p0, int p1);
+void fl__gemm_avx2(const struct fl__gemm *g, int m0, int m1, int p0, int p1);
+/* Output rows [r0, r1) of a depthwise conv (a row = one (n, oy)). */
+void fl__dw_avx512(const struct fl__dw *d, int r0, int r1);
+void fl__dw_avx2(const struct fl__dw *d, int r0, int r1);
+
+#endif /* FL_KERN_INT_H */

@@ -1,0 +1,345 @@
+/*
+** kern_simd.h -- the SIMD convolution kernels written once for any vector
+** width: the GEMM micro-kernels (1x1 and im2col convolutions, matmul) and
+** the direct NHWC depthwise convolution.  conv_avx512.c and conv_avx2.c
+** define the vector macros below and include this file, so both families
+** run the same algorithm with 16- or 8-float vectors.
+**
+** The including file defines:
+**   VW            floats per vector (16, 8)
+**   VEC, MASK     the vector and lane-mask types
+**   V_LOAD(p) V_STORE(p,v) V_SET1(f) V_ZERO() V_FMA(a,b,c)=a*b+c
+**   V_MAX V_MIN   lane-wise
+**   V_MASK(n)     mask of the first n lanes (1 <= n <= VW)
+**   V_LOADM(p,m)  masked load (lanes off read as 0, never fault)
+**   V_STOREM(p,m,v)
+**   MR_OF(nv)     micro-kernel rows for nv vectors per row (<= MR_MAX)
+**   NV_MAX, MR_MAX
+**   FN(name)      the exported name of `name` (fl__name_avx512)
+**
+** GEMM: accumulators for an MR x (NV*VW) tile of C stay in registers; per
+** k the kernel loads NV vectors of the packed B row and broadcasts one A
+** value per row.  Bias initialises the accumulators; the activation is
+** applied before the store; the last vector of a panel is stored with a
+** mask when the panel runs past N.  Each (MR, NV) pair is its own
+** function, generated below, so every loop over them unrolls completely.
+*/
+#include "../kern_int.h"
+
+#define KS_INLINE static inline __attribute__((always_inline))
+
+/* Activation of one vector; alpha is the PReLU vector for these lanes. */
+KS_INLINE VEC ks_act(int kind, VEC v, VEC slope_or_alpha)
+{
+	switch (kind) {
+	case FL_ACT_RELU:
+		return V_MAX(v, V_ZERO());
+	case FL_ACT_RELU6:
+		return V_MIN(V_MAX(v, V_ZERO()), V_SET1(6.0f));
+	case FL_ACT_PRELU:
+	case FL_ACT_LEAKY_RELU:
+		/* max(v,0) + a * min(v,0) */
+		return V_FMA(slope_or_alpha, V_MIN(v, V_ZERO()), V_MAX(v, V_ZERO()));
+	default:
+		return v; /* NONE; SIGMOID is applied after the store */
+	}
+}
+
+/* Scalar sigmoid over a stored tile (rare: only final layers use it). */
+static void ks_sigmoid_tile(float *c, ptrdiff_t ldc, int rows, int cols)
+{
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < cols; j++)
+			c[r * ldc + j] = 1.0f / (1.0f + __builtin_expf(-c[r * ldc + j]));
+}
+
+/* ------------------------------------------------------------------ GEMM */
+
+struct ks_tile {
+	int k;
+	const float *a;
+	ptrdiff_t lda;
+	const float *b; /* panel start */
+	int nr;         /* packed row stride */
+	const float *bias;
+	const float *alpha; /* NULL unless PReLU */
+	int act;
+	float slope;
+	float *c;
+	ptrdiff_t ldc;
+	int last; /* valid lanes of the last vector, 1..VW */
+};
+
+KS_INLINE void ks_ukr(const int MR, const int NV, const struct ks_tile *t)
+{
+	VEC acc[MR][NV];
+	const float *ap[MR];
+	const float *b = t->b;
+	const int k = t->k, nr = t->nr;
+
+#pragma GCC unroll 16
+	for (int v = 0; v < NV; v++) {
+		VEC bv = V_LOAD(t->bias + v * VW);
+#pragma GCC unroll 32
+		for (int r = 0; r < MR; r++)
+			acc[r][v] = bv;
+	}
+#pragma GCC unroll 32
+	for (int r = 0; r < MR; r++)
+		ap[r] = t->a + r * t->lda;
+
+	for (int l = 0; l < k; l++) {
+		VEC bb[NV];
+#pragma GCC unroll 16
+		for (int v = 0; v < NV; v++)
+			bb[v] = V_LOAD(b + v * VW);
+		b += nr;
+#pragma GCC unroll 32
+		for (int r = 0; r < MR; r++) {
+			VEC av = V_SET1(ap[r][l]);
+#pragma GCC unroll 16
+			for (int v = 0; v < NV; v++)
+				acc[r][v] = V_FMA(av, bb[v], acc[r][v]);
+		}
+	}
+
+	/* epilogue: activation + (masked) store */
+	VEC sa[NV];
+#pragma GCC unroll 16
+	for (int v = 0; v < NV; v++)
+		sa[v] = t->act == FL_ACT_PRELU ? V_LOAD(t->alpha + v * VW) : V_SET1(t->slope);
+	const MASK m = V_MASK(t->last);
+#pragma GCC unroll 32
+	for (int r = 0; r < MR; r++) {
+		float *c = t->c + r * t->ldc;
+#pragma GCC unroll 16
+		for (int v = 0; v < NV; v++) {
+			VEC o = ks_act(t->act, acc[r][v], sa[v]);
+			if (v == NV - 1 && t->last != VW)
+				V_STOREM(c + v * VW, m, o);
+			else
+				V_STORE(c + v * VW, o);
+		}
+	}
+}
+
+typedef void (*ks_ukr_fn)(const struct ks_tile *t);
+
+#define KS_UKR_DEF(mr, nv)                                                     \
+	static void ks_ukr_##mr##_##nv(const struct ks_tile *t) { ks_ukr(mr, nv, t); }
+#define KS_UKR_ROW(nv)                                                         \
+	KS_UKR_DEF(1, nv) KS_UKR_DEF(2, nv) KS_UKR_DEF(3, nv) KS_UKR_DEF(4, nv)   \
+	KS_UKR_DEF(5, nv) KS_UKR_DEF(6, nv) KS_UKR_DEF(7, nv) KS_UKR_DEF(8, nv)   \
+	KS_UKR_DEF(9, nv) KS_UKR_DEF(10, nv) KS_UKR_DEF(11, nv) KS_UKR_DEF(12, nv)\
+	KS_UKR_DEF(13, nv) KS_UKR_DEF(14, nv)
+#define KS_UKR_REF(nv)                                                         \
+	{ ks_ukr_1_##nv, ks_ukr_2_##nv, ks_ukr_3_##nv, ks_ukr_4_##nv,             \
+	  ks_ukr_5_##nv, ks_ukr_6_##nv, ks_ukr_7_##nv, ks_ukr_8_##nv,             \
+	  ks_ukr_9_##nv, ks_ukr_10_##nv, ks_ukr_11_##nv, ks_ukr_12_##nv,          \
+	  ks_ukr_13_##nv, ks_ukr_14_##nv }
+
+/* Rows above MR_OF(nv) are never called; they cost only code size. */
+KS_UKR_ROW(1)
+KS_UKR_ROW(2)
+KS_UKR_ROW(3)
+#if NV_MAX >= 4
+KS_UKR_ROW(4)
+#endif
+
+static const ks_ukr_fn ks_ukr_table[NV_MAX][14] = {
+	KS_UKR_REF(1), KS_UKR_REF(2), KS_UKR_REF(3),
+#if NV_MAX >= 4
+	KS_UKR_REF(4),
+#endif
+};
+
+void FN(gemm)(const struct fl__gemm *g, int m0, int m1, int p0, int p1)
+{
+	const int mr_max = MR_OF(g->nv);
+	struct ks_tile t;
+	t.k = g->k;
+	t.lda = g->lda;
+	t.nr = g->nr;
+	t.act = g->act.kind;
+	t.slope = g->act.slope;
+	t.ldc = g->ldc;
+	for (int m = m0; m < m1; m += mr_max) {
+		const int mr = FL_MIN(mr_max, m1 - m);
+		t.a = g->a + m * g->lda;
+		for (int p = p0; p < p1; p++) {
+			const int col = p * g->nr;
+			const int ncol = FL_MIN(g->nr, g->n - col);
+			const int nv = (ncol + VW - 1) / VW;
+			t.b = g->b + (ptrdiff_t)p * g->nr * g->k;
+			t.bias = g->bias + col;
+			t.alpha = g->act.alpha ? g->act.alpha + col : NULL;
+			t.c = g->c + m * g->ldc + col;
+			t.last = ncol - (nv - 1) * VW;
+			ks_ukr_table[nv - 1][mr - 1](&t);
+			if (t.act == FL_ACT_SIGMOID)
+				ks_sigmoid_tile(t.c, t.ldc, mr, ncol);
+		}
+	}
+}
+
+/* ------------------------------------------------------------- depthwise */
+
+/* Masked or plain load of one channel block: `full` is a constant. */
+#define KS_LD(full, p, m) ((full) ? V_LOAD(p) : V_LOADM(p, m))
+
+/* One output pixel with taps clipped to the image: rows [ky0, ky1) and
+** columns whose input x falls inside.  x0 points at input (iy0, ix0, cb). */
+KS_INLINE VEC ks_dw_pixel(const struct fl__dw *d, const float *xb, int iy0, int ix0, int ky0, int ky1,
+                          const float *w, VEC acc, MASK m)
+{
+	const struct fl__conv_geom *g = &d->g;
+	for (int ky = ky0; ky < ky1; ky++) {
+		const int iy = iy0 + ky * g->dh;
+		const float *xr = xb + (ptrdiff_t)iy * g->iw * g->ci;
+		for (int kx = 0; kx < g->kw; kx++) {
+			const int ix = ix0 + kx * g->dw;
+			if (ix < 0 || ix >= g->iw)
+				continue;
+			acc = V_FMA(V_LOADM(xr + (ptrdiff_t)ix * g->ci, m), V_LOAD(w + (ky * g->kw + kx) * d->cp), acc);
+		}
+	}
+	return acc;
+}
+
+/* The interior of one row for a K x K filter (dilation 1) with all K rows
+** inside the image: taps in registers, 4 pixels at a time. */
+KS_INLINE void ks_dw_fast(const int K, const int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c,
+                          const float *w, int cp, VEC bias, float *y, int count, MASK m, int act, VEC sa)
+{
+	VEC wt[K * K];
+#pragma GCC unroll 25
+	for (int t = 0; t < K * K; t++)
+		wt[t] = V_LOAD(w + t * cp);
+	int i = 0;
+	for (; i + 4 <= count; i += 4) {
+		VEC a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+		const float *xp = x + i * ps;
+#pragma GCC unroll 5
+		for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 5
+			for (int kx = 0; kx < K; kx++) {
+				const float *q = xp + ky * rs + kx * c;
+				const VEC wv = wt[ky * K + kx];
+				a0 = V_FMA(KS_LD(full, q, m), wv, a0);
+				a1 = V_FMA(KS_LD(full, q + ps, m), wv, a1);
+				a2 = V_FMA(KS_LD(full, q + 2 * ps, m), wv, a2);
+				a3 = V_FMA(KS_LD(full, q + 3 * ps, m), wv, a3);
+			}
+		}
+		float *yp = y + i * c;
+		a0 = ks_act(act, a0, sa);
+		a1 = ks_act(act, a1, sa);
+		a2 = ks_act(act, a2, sa);
+		a3 = ks_act(act, a3, sa);
+		if (full) {
+			V_STORE(yp, a0);
+			V_STORE(yp + c, a1);
+			V_STORE(yp + 2 * c, a2);
+			V_STORE(yp + 3 * c, a3);
+		} else {
+			V_STOREM(yp, m, a0);
+			V_STOREM(yp + c, m, a1);
+			V_STOREM(yp + 2 * c, m, a2);
+			V_STOREM(yp + 3 * c, m, a3);
+		}
+	}
+	for (; i < count; i++) {
+		VEC a0 = bias;
+		const float *xp = x + i * ps;
+#pragma GCC unroll 5
+		for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+			for (int kx = 0; kx < K; kx++)
+				a0 = V_FMA(KS_LD(full, xp + ky * rs + kx * c, m), wt[ky * K + kx], a0);
+		a0 = ks_act(act, a0, sa);
+		if (full)
+			V_STORE(y + i * c, a0);
+		else
+			V_STOREM(y + i * c, m, a0);
+	}
+}
+
+static void ks_dw_fast3(int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c, const float *w, int cp,
+                        VEC bias, float *y, int count, MASK m, int act, VEC sa)
+{
+	if (full)
+		ks_dw_fast(3, 1, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
+	else
+		ks_dw_fast(3, 0, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
+}
+
+static void ks_dw_fast5(int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c, const float *w, int cp,
+                        VEC bias, float *y, int count, MASK m, int act, VEC sa)
+{
+	if (full)
+		ks_dw_fast(5, 1, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
+	else
+		ks_dw_fast(5, 0, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
+}
+
+static inline int ks_cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+void FN(dw)(const struct fl__dw *d, int r0, int r1)
+{
+	const struct fl__conv_geom *g = &d->g;
+	const int c = g->ci;
+	const int act = d->act.kind;
+	/* interior columns: ox*sw - pl >= 0 and ox*sw - pl + (kw-1)*dw <= iw-1 */
+	int ox_lo = FL_MIN(g->ow, ks_cdiv(g->pl, g->sw));
+	int hi_num = g->iw - 1 - (g->kw - 1) * g->dw + g->pl;
+	int ox_hi = hi_num < 0 ? 0 : FL_MIN(g->ow, hi_num / g->sw + 1);
+	if (ox_hi < ox_lo)
+		ox_hi = ox_lo;
+	const int fast = g->kh == g->kw && (g->kh == 3 || g->kh == 5) && g->dh == 1 && g->dw == 1;
+
+	for (int r = r0; r < r1; r++) {
+		const int b = r / g->oh, oy = r % g->oh;
+		const int iy0 = oy * g->sh - g->pt;
+		int ky0 = iy0 < 0 ? ks_cdiv(-iy0, g->dh) : 0;
+		int ky1 = g->ih - iy0 <= 0 ? 0 : FL_MIN(g->kh, ks_cdiv(g->ih - iy0, g->dh));
+		if (ky1 < ky0)
+			ky1 = ky0;
+		const float *xb = d->x + (ptrdiff_t)b * g->ih * g->iw * c;
+		float *yr = d->y + ((ptrdiff_t)b * g->oh + oy) * g->ow * c;
+
+		for (int cb = 0; cb < c; cb += VW) {
+			const int full = cb + VW <= c;
+			const MASK m = V_MASK(full ? VW : c - cb);
+			const VEC bias = V_LOAD(d->bias + cb);
+			const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->act.alpha + cb) : V_SET1(d->act.slope);
+			const float *w = d->w + cb;
+			const float *xc = xb + cb;
+			int lo = 0, hi = 0; /* columns done by the fast path */
+			if (fast && ky0 == 0 && ky1 == g->kh) {
+				const float *xs = xc + ((ptrdiff_t)iy0 * g->iw + (ox_lo * g->sw - g->pl)) * c;
+				float *ys = yr + (ptrdiff_t)ox_lo * c + cb;
+				if (g->kh == 3)
+					ks_dw_fast3(full, xs, (ptrdiff_t)g->iw * c, (ptrdiff_t)g->sw * c, c, w, d->cp, bias, ys,
+					            ox_hi - ox_lo, m, act, sa);
+				else
+					ks_dw_fast5(full, xs, (ptrdiff_t)g->iw * c, (ptrdiff_t)g->sw * c, c, w, d->cp, bias, ys,
+					            ox_hi - ox_lo, m, act, sa);
+				lo = ox_lo;
+				hi = ox_hi;
+			}
+			/* the border columns (or the whole row) one pixel at a time */
+			for (int ox = 0; ox < g->ow; ox++) {
+				if (ox == lo && hi > lo) {
+					ox = hi - 1;
+					continue;
+				}
+				VEC acc = ks_dw_pixel(d, xc, iy0, ox * g->sw - g->pl, ky0, ky1, w, bias, m);
+				acc = ks_act(act, acc, sa);
+				V_STOREM(yr + (ptrdiff_t)ox * c + cb, m, acc);
+			}
+			if (act == FL_ACT_SIGMOID)
+				for (int ox = 0; ox < g->ow; ox++)
+					ks_sigmoid_tile(yr + (ptrdiff_t)ox * c + cb, 0, 1, FL_MIN(VW, c - cb));
+		}
+	}
+}
