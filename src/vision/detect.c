@@ -1,0 +1,533 @@
+/*
+** detect.c -- the BlazeFace face detector: anchors, decoding, non-maximum
+** suppression, and struct fl_detector, which runs the model over a whole
+** picture.
+**
+** The model (MediaPipe BlazeFace, back-camera variant, as shipped by
+** @vladmandic/human) is fully convolutional.  At an input of H x W it
+** outputs, for a stride-16 grid (H/16 x W/16 cells, 2 anchors per cell) and
+** a stride-32 grid (H/32 x W/32 cells, 6 anchors per cell), one classifier
+** logit and 16 regressor values per anchor; the graph reshapes them to
+** [1, N, 1] and [1, N, 16], cells row-major and the anchors of a cell
+** adjacent.  The regressors are in input pixels relative to the anchor
+** centre (stride*(cell+0.5)): box centre dx, dy, box width, height, then six
+** keypoints dx, dy.  Box sizes are absolute pixels, not anchor-relative,
+** which is what lets us run the model at any input size with the anchors
+** regenerated for that grid.
+**
+** A detection runs two passes: the picture fit (aspect kept, padded) into
+** about 1024x576 so faces stay >= ~20 px, and the picture fit into 256x256
+** for faces too large for the first; the candidates of both are merged by
+** (weighted) NMS and mapped back to source pixels.
+*/
+#include "faceline/fl_vision.h"
+#include "faceline/fl_nn.h"
+#include "base/base_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#define N_KP 6
+#define N_REG 16
+#define CLOSE_UP_SIZE 256
+#define N_CACHED 3 /* sessions kept: the close-up one and two more sizes */
+
+/* ------------------------------------------------------------ anchors */
+
+int fl_blazeface_n_anchors(int in_h, int in_w)
+{
+	return (in_h / 16) * (in_w / 16) * 2 + (in_h / 32) * (in_w / 32) * 6;
+}
+
+int fl_blazeface_anchors(int in_h, int in_w, float *anchors)
+{
+	static const int strides[2] = {16, 32}, per_cell[2] = {2, 6};
+	int n = 0;
+	for (int l = 0; l < 2; l++) {
+		int s = strides[l];
+		for (int gy = 0; gy < in_h / s; gy++)
+			for (int gx = 0; gx < in_w / s; gx++)
+				for (int a = 0; a < per_cell[l]; a++) {
+					anchors[2 * n] = (float)s * ((float)gx + 0.5f);
+					anchors[2 * n + 1] = (float)s * ((float)gy + 0.5f);
+					n++;
+				}
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+static float sigmoid_clipped(float x)
+{
+	if (!(x > -100.0f)) /* also catches NaN */
+		x = -100.0f;
+	if (x > 100.0f)
+		x = 100.0f;
+	return 1.0f / (1.0f + expf(-x));
+}
+
+int fl_blazeface_decode(const float *logits, const float *regressors, const float *anchors, int n,
+                        float min_score, struct fl_detection *out, int max_out)
+{
+	int k = 0;
+	for (int i = 0; i < n && k < max_out; i++) {
+		if (isnan(logits[i]))
+			continue;
+		float score = sigmoid_clipped(logits[i]);
+		if (!(score >= min_score))
+			continue;
+		const float *r = regressors + (size_t)i * N_REG;
+		const float ax = anchors[2 * i], ay = anchors[2 * i + 1];
+		float cx = ax + r[0], cy = ay + r[1];
+		float w = r[2], h = r[3];
+		if (!isfinite(cx) || !isfinite(cy) || !(w > 0) || !(h > 0) || !isfinite(w) || !isfinite(h))
+			continue;
+		struct fl_detection *d = &out[k++];
+		d->x1 = cx - 0.5f * w;
+		d->y1 = cy - 0.5f * h;
+		d->x2 = cx + 0.5f * w;
+		d->y2 = cy + 0.5f * h;
+		d->score = score;
+		for (int p = 0; p < N_KP; p++) {
+			d->kp[p][0] = ax + r[4 + 2 * p];
+			d->kp[p][1] = ay + r[5 + 2 * p];
+		}
+	}
+	return k;
+}
+
+/* ----------------------------------------------------------------- NMS */
+
+float fl_detection_iou(const struct fl_detection *a, const struct fl_detection *b)
+{
+	float iw = FL_MIN(a->x2, b->x2) - FL_MAX(a->x1, b->x1);
+	float ih = FL_MIN(a->y2, b->y2) - FL_MAX(a->y1, b->y1);
+	if (!(iw > 0) || !(ih > 0))
+		return 0.0f;
+	float inter = iw * ih;
+	float ua = (a->x2 - a->x1) * (a->y2 - a->y1) + (b->x2 - b->x1) * (b->y2 - b->y1) - inter;
+	return ua > 0 ? inter / ua : 0.0f;
+}
+
+static int by_score_desc(const void *pa, const void *pb)
+{
+	const struct fl_detection *a = pa, *b = pb;
+	return (a->score < b->score) - (a->score > b->score);
+}
+
+int fl_detection_nms(struct fl_detection *dets, int n, float iou, int weighted)
+{
+	if (n <= 0)
+		return 0;
+	qsort(dets, (size_t)n, sizeof(*dets), by_score_desc);
+	/* Greedy, in decreasing score.  `alive` is dets[i].score >= 0; a
+	** suppressed one is marked with score -1.  Kept ones are compacted to
+	** the front as we go (k <= i, so nothing unread is overwritten). */
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (dets[i].score < 0)
+			continue;
+		struct fl_detection best = dets[i];
+		double wsum = best.score, acc[4 + 2 * N_KP];
+		if (weighted) {
+			const float *src[4] = {&best.x1, &best.y1, &best.x2, &best.y2};
+			for (int c = 0; c < 4; c++)
+				acc[c] = *src[c] * best.score;
+			for (int p = 0; p < N_KP; p++) {
+				acc[4 + 2 * p] = best.kp[p][0] * best.score;
+				acc[5 + 2 * p] = best.kp[p][1] * best.score;
+			}
+		}
+		for (int j = i + 1; j < n; j++) {
+			struct fl_detection *o = &dets[j];
+			if (o->score < 0 || !(fl_detection_iou(&best, o) > iou))
+				continue;
+			if (weighted) {
+				acc[0] += o->x1 * o->score;
+				acc[1] += o->y1 * o->score;
+				acc[2] += o->x2 * o->score;
+				acc[3] += o->y2 * o->score;
+				for (int p = 0; p < N_KP; p++) {
+					acc[4 + 2 * p] += o->kp[p][0] * o->score;
+					acc[5 + 2 * p] += o->kp[p][1] * o->score;
+				}
+				wsum += o->score;
+			}
+			o->score = -1.0f;
+		}
+		if (weighted) {
+			best.x1 = (float)(acc[0] / wsum);
+			best.y1 = (float)(acc[1] / wsum);
+			best.x2 = (float)(acc[2] / wsum);
+			best.y2 = (float)(acc[3] / wsum);
+			for (int p = 0; p < N_KP; p++) {
+				best.kp[p][0] = (float)(acc[4 + 2 * p] / wsum);
+				best.kp[p][1] = (float)(acc[5 + 2 * p] / wsum);
+			}
+		}
+		dets[k++] = best;
+	}
+	return k;
+}
+
+/* ------------------------------------------------------------ detector */
+
+struct cached_session {
+	int in_h, in_w; /* 0 when the slot is empty */
+	struct fl_session *s;
+	uint64_t last_used;
+	/* Output indices: logits and regressors of the stride-16 and -32 grids. */
+	int out_cls[2], out_reg[2];
+};
+
+struct fl_detector {
+	struct fl_detector_params p;
+	struct fl_model *model;
+	struct cached_session cache[N_CACHED];
+	uint64_t tick;
+	float *input; /* model input buffer */
+	size_t input_cap;
+	float *anchors; /* anchors of the current pass */
+	size_t anchors_cap;
+	struct fl_detection *dets; /* candidates of all passes */
+	int n_dets, dets_cap;
+	char errmsg[512];
+};
+
+struct fl_detector_params fl_detector_default_params(void)
+{
+	struct fl_detector_params p = {0};
+	p.min_score = 0.5f;
+	p.iou = 0.3f;
+	p.weighted_nms = 1;
+	p.long_side = 1024;
+	p.short_side = 576;
+	p.close_up_pass = 1;
+	p.n_threads = 0;
+	return p;
+}
+
+static void set_err(struct fl_detector *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct fl_detector *det, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(det->errmsg, sizeof(det->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+const char *fl_detector_errmsg(const struct fl_detector *det)
+{
+	return det ? det->errmsg : "no detector";
+}
+
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int fl_detector_create(const char *models, const struct fl_detector_params *params, struct fl_detector **out,
+                       char *err, size_t err_size)
+{
+	struct fl_detector *det = NULL;
+	char path[4096];
+	int r;
+
+	*out = NULL;
+	if (!models) {
+		fl__errf(err, err_size, "fl_detector_create: models path is NULL");
+		return FL_EINVAL;
+	}
+	/* A .json file, or a directory holding blazeface.json or human/blazeface.json. */
+	size_t len = strlen(models);
+	if (len >= 5 && !strcmp(models + len - 5, ".json")) {
+		snprintf(path, sizeof(path), "%s", models);
+	} else {
+		snprintf(path, sizeof(path), "%s/blazeface.json", models);
+		if (!is_file(path))
+			snprintf(path, sizeof(path), "%s/human/blazeface.json", models);
+	}
+	if (!is_file(path)) {
+		fl__errf(err, err_size, "%s: BlazeFace model not found (looked for blazeface.json in %s and %s/human)",
+		         models, models, models);
+		return FL_ENOENT;
+	}
+	struct fl_detector_params p = params ? *params : fl_detector_default_params();
+	if (!(p.min_score >= 0 && p.min_score <= 1) || !(p.iou >= 0 && p.iou <= 1) || p.long_side < 0 ||
+	    p.short_side < 0 || p.long_side > 8192 || p.short_side > 8192 || p.n_threads < 0 ||
+	    (p.long_side == 0 && !p.close_up_pass)) {
+		fl__errf(err, err_size, "fl_detector_create: invalid parameters (min_score %g, iou %g, sides %dx%d)",
+		         (double)p.min_score, (double)p.iou, p.long_side, p.short_side);
+		return FL_EINVAL;
+	}
+	if (p.long_side > 0 && p.short_side == 0)
+		p.short_side = p.long_side;
+
+	det = fl_calloc(1, sizeof(*det));
+	if (!det) {
+		fl__errf(err, err_size, "out of memory");
+		return FL_ENOMEM;
+	}
+	det->p = p;
+	r = fl_model_load(path, &det->model, err, err_size);
+	if (r < 0)
+		goto fail;
+	if (fl_model_n_inputs(det->model) != 1 || fl_model_n_outputs(det->model) != 4) {
+		fl__errf(err, err_size, "%s: not a BlazeFace model (%d inputs, %d outputs; expected 1 and 4)", path,
+		         fl_model_n_inputs(det->model), fl_model_n_outputs(det->model));
+		r = FL_EUNSUPPORTED;
+		goto fail;
+	}
+	*out = det;
+	return 0;
+fail:
+	fl_detector_destroy(det);
+	return r;
+}
+
+void fl_detector_destroy(struct fl_detector *det)
+{
+	if (!det)
+		return;
+	for (int i = 0; i < N_CACHED; i++)
+		fl_session_destroy(det->cache[i].s);
+	fl_model_destroy(det->model);
+	fl_free(det->input);
+	fl_free(det->anchors);
+	fl_free(det->dets);
+	fl_free(det);
+}
+
+/* Grow *buf to hold n elements of size sz. */
+static int reserve(void **buf, size_t *cap, size_t n, size_t sz)
+{
+	if (n <= *cap)
+		return 0;
+	void *p = fl_realloc(*buf, n * sz);
+	if (!p)
+		return FL_ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* Find which output is which by its shape: [1, N, 1] or [1, N, 16], with N
+** the anchor count of the stride-16 or stride-32 grid. */
+static int map_outputs(struct fl_detector *det, struct cached_session *c)
+{
+	const int64_t n16 = (int64_t)(c->in_h / 16) * (c->in_w / 16) * 2;
+	const int64_t n32 = (int64_t)(c->in_h / 32) * (c->in_w / 32) * 6;
+	c->out_cls[0] = c->out_cls[1] = c->out_reg[0] = c->out_reg[1] = -1;
+	for (int i = 0; i < 4; i++) {
+		struct fl_tensor t;
+		int r = fl_session_output(c->s, i, &t);
+		if (r < 0)
+			return r;
+		/* Before the first run the view may carry no data, only the shape. */
+		if (t.n_dims != 3 || t.dtype != FL_DTYPE_F32 || t.dims[0] != 1)
+			goto bad;
+		int level = t.dims[1] == n16 ? 0 : t.dims[1] == n32 ? 1 : -1;
+		if (level < 0)
+			goto bad;
+		if (t.dims[2] == 1)
+			c->out_cls[level] = i;
+		else if (t.dims[2] == N_REG)
+			c->out_reg[level] = i;
+		else
+			goto bad;
+		continue;
+	bad:
+		set_err(det, "%s: output %d at input %dx%d has shape [%lld, %lld, %lld]; expected [1, %lld or %lld, 1 or 16]",
+		        fl_model_path(det->model), i, c->in_w, c->in_h, (long long)t.dims[0],
+		        (long long)(t.n_dims > 1 ? t.dims[1] : 0), (long long)(t.n_dims > 2 ? t.dims[2] : 0),
+		        (long long)n16, (long long)n32);
+		return FL_ESHAPE;
+	}
+	for (int l = 0; l < 2; l++)
+		if (c->out_cls[l] < 0 || c->out_reg[l] < 0) {
+			set_err(det, "%s: outputs at input %dx%d do not form two grids", fl_model_path(det->model), c->in_w,
+			        c->in_h);
+			return FL_ESHAPE;
+		}
+	return 0;
+}
+
+/* The session for an in_h x in_w input: cached, or created (evicting the
+** least recently used slot). */
+static int get_session(struct fl_detector *det, int in_h, int in_w, struct cached_session **out)
+{
+	struct cached_session *slot = NULL;
+	det->tick++;
+	for (int i = 0; i < N_CACHED; i++)
+		if (det->cache[i].s && det->cache[i].in_h == in_h && det->cache[i].in_w == in_w) {
+			det->cache[i].last_used = det->tick;
+			*out = &det->cache[i];
+			return 0;
+		}
+	/* An empty slot, else the least recently used one. */
+	for (int i = 0; i < N_CACHED && !slot; i++)
+		if (!det->cache[i].s)
+			slot = &det->cache[i];
+	if (!slot) {
+		slot = &det->cache[0];
+		for (int i = 1; i < N_CACHED; i++)
+			if (det->cache[i].last_used < slot->last_used)
+				slot = &det->cache[i];
+	}
+	fl_session_destroy(slot->s);
+	memset(slot, 0, sizeof(*slot));
+
+	struct fl_tensor shape = {.dtype = FL_DTYPE_F32, .n_dims = 4, .dims = {1, in_h, in_w, 3}};
+	struct fl_session_params sp = fl_session_default_params();
+	sp.n_threads = det->p.n_threads;
+	sp.input_shapes = &shape;
+	sp.n_input_shapes = 1;
+	char err[400];
+	err[0] = 0;
+	int r = fl_session_create(det->model, &sp, &slot->s, err, sizeof(err));
+	if (r < 0) {
+		set_err(det, "%s: cannot run at %dx%d: %s", fl_model_path(det->model), in_w, in_h, err);
+		slot->s = NULL;
+		return r;
+	}
+	slot->in_h = in_h;
+	slot->in_w = in_w;
+	slot->last_used = det->tick;
+	r = map_outputs(det, slot);
+	if (r < 0) {
+		fl_session_destroy(slot->s);
+		memset(slot, 0, sizeof(*slot));
+		return r;
+	}
+	*out = slot;
+	return 0;
+}
+
+/* One pass: fit the image into in_h x in_w, run, decode candidates (in
+** source pixels) onto det->dets. */
+static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_h, int in_w)
+{
+	struct cached_session *c;
+	int r = get_session(det, in_h, in_w, &c);
+	if (r < 0)
+		return r;
+	size_t n_in = (size_t)in_h * in_w * 3;
+	int n_anchors = fl_blazeface_n_anchors(in_h, in_w);
+	if (reserve((void **)&det->input, &det->input_cap, n_in, sizeof(float)) < 0 ||
+	    reserve((void **)&det->anchors, &det->anchors_cap, 2 * (size_t)n_anchors, sizeof(float)) < 0) {
+		set_err(det, "out of memory for a %dx%d input", in_w, in_h);
+		return FL_ENOMEM;
+	}
+	size_t dcap = (size_t)det->dets_cap;
+	if (reserve((void **)&det->dets, &dcap, (size_t)det->n_dets + n_anchors, sizeof(struct fl_detection)) < 0) {
+		set_err(det, "out of memory for %d candidates", n_anchors);
+		return FL_ENOMEM;
+	}
+	det->dets_cap = (int)dcap;
+
+	/* Picture -> input: aspect kept, centred, black padding, x/127.5 - 1. */
+	struct fl_resize_params rp = fl_resize_default_params();
+	rp.out_w = in_w;
+	rp.out_h = in_h;
+	rp.mode = FL_RESIZE_FIT;
+	rp.sample = FL_SAMPLE_HALF_PIXEL;
+	rp.scale = 1.0f / 127.5f;
+	rp.offset = -1.0f;
+	struct fl_resize_map map;
+	r = fl_image_resize_to_tensor(img, &rp, det->input, &map);
+	if (r < 0) {
+		set_err(det, "cannot resize a %dx%d image to %dx%d", img->width, img->height, in_w, in_h);
+		return r;
+	}
+	struct fl_tensor in = {.dtype = FL_DTYPE_F32, .n_dims = 4, .dims = {1, in_h, in_w, 3}, .data = det->input};
+	r = fl_session_run(c->s, &in, 1);
+	if (r < 0) {
+		set_err(det, "%s at %dx%d: %s", fl_model_path(det->model), in_w, in_h, fl_session_errmsg(c->s));
+		return r;
+	}
+	fl_blazeface_anchors(in_h, in_w, det->anchors);
+
+	/* Decode each grid with its slice of the anchors. */
+	int first = det->n_dets, anchor0 = 0;
+	for (int l = 0; l < 2; l++) {
+		struct fl_tensor cls, reg;
+		if (fl_session_output(c->s, c->out_cls[l], &cls) < 0 || fl_session_output(c->s, c->out_reg[l], &reg) < 0 ||
+		    !cls.data || !reg.data) {
+			set_err(det, "%s: no outputs after a run", fl_model_path(det->model));
+			return FL_EINTERNAL;
+		}
+		int n = (int)cls.dims[1];
+		det->n_dets += fl_blazeface_decode(cls.data, reg.data, det->anchors + 2 * anchor0, n, det->p.min_score,
+		                                   det->dets + det->n_dets, det->dets_cap - det->n_dets);
+		anchor0 += n;
+	}
+	/* Tensor pixels -> source pixels. */
+	for (int i = first; i < det->n_dets; i++) {
+		struct fl_detection *d = &det->dets[i];
+		d->x1 = d->x1 * map.scale_x + map.off_x;
+		d->x2 = d->x2 * map.scale_x + map.off_x;
+		d->y1 = d->y1 * map.scale_y + map.off_y;
+		d->y2 = d->y2 * map.scale_y + map.off_y;
+		for (int p = 0; p < N_KP; p++) {
+			d->kp[p][0] = d->kp[p][0] * map.scale_x + map.off_x;
+			d->kp[p][1] = d->kp[p][1] * map.scale_y + map.off_y;
+		}
+	}
+	return 0;
+}
+
+static int round_up32(double v)
+{
+	int x = (int)ceil(v - 1e-6);
+	return FL_MAX(32, (x + 31) / 32 * 32);
+}
+
+int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, struct fl_face *faces, int max_faces)
+{
+	if (!det)
+		return FL_EINVAL;
+	det->errmsg[0] = 0;
+	if (!img || !img->data || img->width <= 0 || img->height <= 0 || img->stride < 3 * img->width ||
+	    max_faces < 0 || (max_faces > 0 && !faces)) {
+		set_err(det, "fl_detector_detect: invalid image or output array");
+		return FL_EINVAL;
+	}
+	det->n_dets = 0;
+	int r;
+	if (det->p.long_side > 0) {
+		/* The whole picture fit into long x short (oriented like it). */
+		int landscape = img->width >= img->height;
+		double bw = landscape ? det->p.long_side : det->p.short_side;
+		double bh = landscape ? det->p.short_side : det->p.long_side;
+		double s = FL_MIN(bw / img->width, bh / img->height);
+		r = run_pass(det, img, round_up32(img->height * s), round_up32(img->width * s));
+		if (r < 0)
+			return r;
+	}
+	if (det->p.close_up_pass) {
+		r = run_pass(det, img, CLOSE_UP_SIZE, CLOSE_UP_SIZE);
+		if (r < 0)
+			return r;
+	}
+	int n = fl_detection_nms(det->dets, det->n_dets, det->p.iou, det->p.weighted_nms);
+	int n_out = FL_MIN(n, max_faces);
+	const float W = (float)img->width, H = (float)img->height;
+	for (int i = 0; i < n_out; i++) {
+		const struct fl_detection *d = &det->dets[i];
+		struct fl_face *f = &faces[i];
+		/* Clip the box to the picture. */
+		float x1 = FL_MAX(d->x1, 0.0f), y1 = FL_MAX(d->y1, 0.0f);
+		float x2 = FL_MIN(d->x2, W), y2 = FL_MIN(d->y2, H);
+		f->box[0] = x1;
+		f->box[1] = y1;
+		f->box[2] = FL_MAX(x2 - x1, 0.0f);
+		f->box[3] = FL_MAX(y2 - y1, 0.0f);
+		f->score = d->score;
+		memcpy(f->landmarks, d->kp, sizeof(f->landmarks));
+	}
+	return n_out;
+}

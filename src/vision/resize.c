@@ -1,0 +1,208 @@
+/*
+** resize.c -- bilinear resize and crop-and-resize of RGB8 images, into a
+** normalised float NHWC tensor (model input) or into another image.
+**
+** One geometry serves every case.  Per axis, the crop [c, c+len) of the
+** source is scaled by s into the output, starting at output position pad:
+**   STRETCH  s = out/len per axis, pad = 0;
+**   FIT      s = min over both axes of out/len, pad = floor((out - len*s)/2)
+**            per axis, so the crop is centred and the rest is padding.
+** Output pixel u samples the source at index
+**   HALF_PIXEL  c + (u + 0.5 - pad)/s - 0.5
+**   LEGACY      c + (u - pad)/s          (TF1 resize_bilinear, used by human)
+** with bilinear weights between the two neighbouring source pixels (edges
+** clamped).  Output pixels outside the crop's area, and samples whose
+** position lies outside the source image, take pad_value.
+*/
+#include "faceline/fl_vision.h"
+#include "base/base_int.h"
+
+#include <math.h>
+
+struct fl_resize_params fl_resize_default_params(void)
+{
+	struct fl_resize_params p = {0};
+	p.mode = FL_RESIZE_STRETCH;
+	p.sample = FL_SAMPLE_HALF_PIXEL;
+	p.scale = 1.0f;
+	p.offset = 0.0f;
+	p.pad_value = 0.0f;
+	return p;
+}
+
+/* Per output column (or row): the two source indices, the weight of the
+** second one, and whether the sample is real (else padding). */
+struct tap {
+	int i0, i1;
+	float w1;
+	int valid;
+};
+
+/* Fill taps[0..n_out) for one axis.  c, len: crop; n_src: source size. */
+static void make_taps(struct tap *taps, int n_out, float c, float len, float s, float pad, int n_src,
+                      enum fl_sample_mode mode)
+{
+	for (int u = 0; u < n_out; u++) {
+		struct tap *t = &taps[u];
+		float centre = (float)u + 0.5f; /* continuous output position */
+		float pos = mode == FL_SAMPLE_LEGACY ? c + ((float)u - pad) / s : c + (centre - pad) / s - 0.5f;
+		/* In the crop's area of the output, and on the source image? */
+		t->valid = centre >= pad && centre <= pad + len * s && pos + 0.5f >= 0.0f && pos + 0.5f <= (float)n_src;
+		float f = floorf(pos);
+		int i0 = (int)f;
+		float w1 = pos - f;
+		if (i0 < 0) {
+			i0 = 0;
+			w1 = 0.0f;
+		}
+		if (i0 > n_src - 1) {
+			i0 = n_src - 1;
+			w1 = 0.0f;
+		}
+		t->i0 = i0;
+		t->i1 = FL_MIN(i0 + 1, n_src - 1);
+		t->w1 = w1;
+	}
+}
+
+/* Validate and compute the geometry: scales, pads and the map. */
+static int geometry(const struct fl_image *img, const struct fl_resize_params *p, float *cx, float *cy, float *cw,
+                    float *ch, float *sx, float *sy, float *px, float *py)
+{
+	if (!img || !img->data || img->width <= 0 || img->height <= 0 || img->stride < 3 * img->width || !p ||
+	    p->out_w <= 0 || p->out_h <= 0 || p->out_w > 65536 || p->out_h > 65536)
+		return FL_EINVAL;
+	*cx = p->crop_x;
+	*cy = p->crop_y;
+	*cw = p->crop_w;
+	*ch = p->crop_h;
+	if (!(*cw > 0) || !(*ch > 0)) {
+		*cx = 0;
+		*cy = 0;
+		*cw = (float)img->width;
+		*ch = (float)img->height;
+	}
+	if (!isfinite(*cx) || !isfinite(*cy) || !isfinite(*cw) || !isfinite(*ch))
+		return FL_EINVAL;
+	*sx = (float)p->out_w / *cw;
+	*sy = (float)p->out_h / *ch;
+	*px = *py = 0;
+	if (p->mode == FL_RESIZE_FIT) {
+		float s = FL_MIN(*sx, *sy);
+		*sx = *sy = s;
+		*px = floorf(((float)p->out_w - *cw * s) * 0.5f);
+		*py = floorf(((float)p->out_h - *ch * s) * 0.5f);
+	}
+	return 0;
+}
+
+/*
+** The shared core: writes out_h rows of out_w*3 floats in pixel units
+** (0..255, or pad_value) to dst, row after row, dst_row_stride floats apart.
+** emit(opaque, y, row) is called after each row when not NULL.
+*/
+static int resize_core(const struct fl_image *img, const struct fl_resize_params *p, float *dst,
+                       size_t dst_row_stride, void (*emit)(void *, int, const float *), void *opaque,
+                       struct fl_resize_map *map)
+{
+	float cx, cy, cw, ch, sx, sy, px, py;
+	int r = geometry(img, p, &cx, &cy, &cw, &ch, &sx, &sy, &px, &py);
+	if (r < 0)
+		return r;
+	struct tap *tx = fl_malloc(sizeof(*tx) * (size_t)p->out_w);
+	struct tap *ty = fl_malloc(sizeof(*ty) * (size_t)p->out_h);
+	if (!tx || !ty) {
+		fl_free(tx);
+		fl_free(ty);
+		return FL_ENOMEM;
+	}
+	make_taps(tx, p->out_w, cx, cw, sx, px, img->width, p->sample);
+	make_taps(ty, p->out_h, cy, ch, sy, py, img->height, p->sample);
+	const float pv = p->pad_value;
+	for (int v = 0; v < p->out_h; v++) {
+		float *o = dst + (emit ? 0 : (size_t)v * dst_row_stride);
+		const struct tap *t = &ty[v];
+		if (!t->valid) {
+			for (int i = 0; i < 3 * p->out_w; i++)
+				o[i] = pv;
+		} else {
+			const uint8_t *r0 = img->data + (size_t)t->i0 * img->stride;
+			const uint8_t *r1 = img->data + (size_t)t->i1 * img->stride;
+			const float wy1 = t->w1, wy0 = 1.0f - t->w1;
+			for (int u = 0; u < p->out_w; u++) {
+				const struct tap *k = &tx[u];
+				float *q = o + 3 * u;
+				if (!k->valid) {
+					q[0] = q[1] = q[2] = pv;
+					continue;
+				}
+				const uint8_t *a = r0 + 3 * k->i0, *b = r0 + 3 * k->i1;
+				const uint8_t *c = r1 + 3 * k->i0, *d = r1 + 3 * k->i1;
+				const float wx1 = k->w1, wx0 = 1.0f - k->w1;
+				for (int ch3 = 0; ch3 < 3; ch3++) {
+					/* Rows first, like TF: top and bottom lerps, then between. */
+					float top = (float)a[ch3] * wx0 + (float)b[ch3] * wx1;
+					float bot = (float)c[ch3] * wx0 + (float)d[ch3] * wx1;
+					q[ch3] = top * wy0 + bot * wy1;
+				}
+			}
+		}
+		if (emit)
+			emit(opaque, v, o);
+	}
+	if (map) {
+		map->scale_x = 1.0f / sx;
+		map->scale_y = 1.0f / sy;
+		map->off_x = cx - px / sx;
+		map->off_y = cy - py / sy;
+	}
+	fl_free(tx);
+	fl_free(ty);
+	return 0;
+}
+
+int fl_image_resize_to_tensor(const struct fl_image *img, const struct fl_resize_params *params, float *out,
+                              struct fl_resize_map *map)
+{
+	if (!out)
+		return FL_EINVAL;
+	int r = resize_core(img, params, out, (size_t)params->out_w * 3, NULL, NULL, map);
+	if (r < 0)
+		return r;
+	/* Normalise in place; skip the identity. */
+	if (params->scale != 1.0f || params->offset != 0.0f) {
+		size_t n = (size_t)params->out_w * params->out_h * 3;
+		const float s = params->scale, b = params->offset;
+		for (size_t i = 0; i < n; i++)
+			out[i] = out[i] * s + b;
+	}
+	return 0;
+}
+
+struct emit_image {
+	struct fl_image *dst;
+};
+
+static void emit_row(void *opaque, int y, const float *row)
+{
+	struct emit_image *e = opaque;
+	uint8_t *o = e->dst->data + (size_t)y * e->dst->stride;
+	for (int i = 0; i < 3 * e->dst->width; i++) {
+		float v = row[i] + 0.5f;
+		o[i] = v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
+	}
+}
+
+int fl_image_resize(const struct fl_image *src, const struct fl_resize_params *params, struct fl_image *dst,
+                    struct fl_resize_map *map)
+{
+	if (!params || !dst || !dst->data || dst->width != params->out_w || dst->height != params->out_h)
+		return FL_EINVAL;
+	float *row = fl_malloc(sizeof(float) * 3 * (size_t)params->out_w);
+	if (!row)
+		return FL_ENOMEM;
+	struct emit_image e = {dst};
+	int r = resize_core(src, params, row, 0, emit_row, &e, map);
+	fl_free(row);
+	return r;
+}
