@@ -92,4 +92,17 @@ int fl__ops_need_const(const struct fl_tensor *t, const char *op, const char *wh
 typedef void (*fl__ops_range_fn)(void *arg, int64_t lo, int64_t hi);
 void fl__ops_parallel(const struct fl_exec *ex, int64_t n, int64_t min_per_task, fl__ops_range_fn fn, void *arg);
 
+/*
+** Copy a strided view into dense dst: dst walks dims[0..nd) row-major and
+** contiguously, src element (i0..) is at src + sum(i_k * sstrides[k])
+** elements (strides may be 0 or negative).  nd <= 2*FL_MAX_DIMS.  Used by
+** transpose, tile, slices.
+*/
+void fl__ops_strided_copy(void *dst, const void *src, size_t esz, int nd, const int64_t *dims, const int64_t *sstrides);
+
+/* Read a constant I32 parameter vector (scalar or 1-D) of at most `max`
+** entries into v; returns its length or FL_EINVAL (too long, or not 1-D). */
+int fl__ops_read_ints(const struct fl_tensor *t, int64_t *v, int max, const char *op, const char *what, char *err,
+                      size_t err_size);
+
 #endif /* FL_OPS_INT_H */

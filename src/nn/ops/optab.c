@@ -6,15 +6,6 @@
 */
 #include "ops_int.h"
 
-static int todo_infer(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out, char *err,
-                      size_t err_size)
-{
-	fl__errf(err, err_size, "%s: not implemented yet", fl__op_name(n->op));
-	return FL_EUNSUPPORTED;
-}
-
-static const struct fl_op_def todo_def = {.tf_name = "?", .infer = todo_infer};
-
 static const struct fl_op_def *const op_table[FL_OP__COUNT] = {
 	[FL_OP_CONV2D] = &fl__opdef_conv2d,
 	[FL_OP_DWCONV2D] = &fl__opdef_dwconv2d,
@@ -42,31 +33,31 @@ static const struct fl_op_def *const op_table[FL_OP__COUNT] = {
 	[FL_OP_RSQRT] = &fl__opdef_rsqrt,
 	[FL_OP_IDENTITY] = &fl__opdef_identity,
 	[FL_OP_LEAKY_RELU] = &fl__opdef_leaky_relu,
-	[FL_OP_SOFTMAX] = &todo_def, /* softmax: pending */
-	[FL_OP_MAXPOOL] = &todo_def, /* maxpool: pending */
-	[FL_OP_AVGPOOL] = &todo_def, /* avgpool: pending */
-	[FL_OP_MEAN] = &todo_def, /* mean: pending */
-	[FL_OP_SUM] = &todo_def, /* sum: pending */
-	[FL_OP_MAX] = &todo_def, /* max: pending */
-	[FL_OP_PAD] = &todo_def, /* pad: pending */
-	[FL_OP_RESIZE_BILINEAR] = &todo_def, /* resize_bilinear: pending */
-	[FL_OP_RESIZE_NEAREST] = &todo_def, /* resize_nearest: pending */
-	[FL_OP_RESHAPE] = &todo_def, /* reshape: pending */
-	[FL_OP_SQUEEZE] = &todo_def, /* squeeze: pending */
-	[FL_OP_EXPAND_DIMS] = &todo_def, /* expand_dims: pending */
-	[FL_OP_CONCAT] = &todo_def, /* concat: pending */
-	[FL_OP_PACK] = &todo_def, /* pack: pending */
-	[FL_OP_UNPACK] = &todo_def, /* unpack: pending */
-	[FL_OP_STRIDED_SLICE] = &todo_def, /* strided_slice: pending */
-	[FL_OP_SLICE] = &todo_def, /* slice: pending */
-	[FL_OP_GATHER] = &todo_def, /* gather: pending */
-	[FL_OP_GATHER_ND] = &todo_def, /* gather_nd: pending */
-	[FL_OP_ARGMAX] = &todo_def, /* argmax: pending */
-	[FL_OP_TOPK] = &todo_def, /* topk: pending */
+	[FL_OP_SOFTMAX] = &fl__opdef_softmax,
+	[FL_OP_MAXPOOL] = &fl__opdef_maxpool,
+	[FL_OP_AVGPOOL] = &fl__opdef_avgpool,
+	[FL_OP_MEAN] = &fl__opdef_mean,
+	[FL_OP_SUM] = &fl__opdef_sum,
+	[FL_OP_MAX] = &fl__opdef_max,
+	[FL_OP_PAD] = &fl__opdef_pad,
+	[FL_OP_RESIZE_BILINEAR] = &fl__opdef_resize_bilinear,
+	[FL_OP_RESIZE_NEAREST] = &fl__opdef_resize_nearest,
+	[FL_OP_RESHAPE] = &fl__opdef_reshape,
+	[FL_OP_SQUEEZE] = &fl__opdef_squeeze,
+	[FL_OP_EXPAND_DIMS] = &fl__opdef_expand_dims,
+	[FL_OP_CONCAT] = &fl__opdef_concat,
+	[FL_OP_PACK] = &fl__opdef_pack,
+	[FL_OP_UNPACK] = &fl__opdef_unpack,
+	[FL_OP_STRIDED_SLICE] = &fl__opdef_strided_slice,
+	[FL_OP_SLICE] = &fl__opdef_slice,
+	[FL_OP_GATHER] = &fl__opdef_gather,
+	[FL_OP_GATHER_ND] = &fl__opdef_gather_nd,
+	[FL_OP_ARGMAX] = &fl__opdef_argmax,
+	[FL_OP_TOPK] = &fl__opdef_topk,
 	[FL_OP_CAST] = &fl__opdef_cast,
-	[FL_OP_TRANSPOSE] = &todo_def, /* transpose: pending */
-	[FL_OP_TILE] = &todo_def, /* tile: pending */
-	[FL_OP_SHAPE] = &todo_def, /* shape: pending */
+	[FL_OP_TRANSPOSE] = &fl__opdef_transpose,
+	[FL_OP_TILE] = &fl__opdef_tile,
+	[FL_OP_SHAPE] = &fl__opdef_shape,
 };
 
 static const char *const op_names[FL_OP__COUNT] = {

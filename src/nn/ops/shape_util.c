@@ -172,3 +172,83 @@ void fl__ops_parallel(const struct fl_exec *ex, int64_t n, int64_t min_per_task,
 	c.per = (n + n_tasks - 1) / n_tasks;
 	fl__pool_run(ex->pool, par_task, &c, (int)((n + c.per - 1) / c.per));
 }
+
+/* --------------------------------------------------------- strided copy */
+
+void fl__ops_strided_copy(void *dst, const void *src, size_t esz, int nd, const int64_t *dims, const int64_t *sstrides)
+{
+	int64_t d[2 * FL_MAX_DIMS], s[2 * FL_MAX_DIMS], idx[2 * FL_MAX_DIMS];
+	int n = 0;
+	char *o = dst;
+	const char *base = src;
+
+	/* drop size-1 dims, merge neighbours that step evenly in src */
+	for (int k = 0; k < nd; k++) {
+		if (dims[k] == 0)
+			return;
+		if (dims[k] == 1)
+			continue;
+		if (n > 0 && s[n - 1] == sstrides[k] * dims[k]) {
+			d[n - 1] *= dims[k];
+			s[n - 1] = sstrides[k];
+			continue;
+		}
+		d[n] = dims[k];
+		s[n] = sstrides[k];
+		n++;
+	}
+	if (n == 0) {
+		memcpy(o, base, esz);
+		return;
+	}
+	for (int k = 0; k < n; k++)
+		idx[k] = 0;
+	int last = n - 1;
+	int64_t inner = d[last], is = s[last], off = 0;
+	for (;;) {
+		const char *p = base + off * (int64_t)esz;
+		if (is == 1) {
+			memcpy(o, p, (size_t)inner * esz);
+		} else if (esz == 4) {
+			uint32_t *o4 = (uint32_t *)o;
+			for (int64_t j = 0; j < inner; j++)
+				memcpy(&o4[j], p + j * is * 4, 4);
+		} else {
+			for (int64_t j = 0; j < inner; j++)
+				memcpy(o + j * (int64_t)esz, p + j * is * (int64_t)esz, esz);
+		}
+		o += inner * (int64_t)esz;
+		int k = last - 1;
+		for (; k >= 0; k--) {
+			idx[k]++;
+			off += s[k];
+			if (idx[k] < d[k])
+				break;
+			off -= d[k] * s[k];
+			idx[k] = 0;
+		}
+		if (k < 0)
+			return;
+	}
+}
+
+int fl__ops_read_ints(const struct fl_tensor *t, int64_t *v, int max, const char *op, const char *what, char *err,
+                      size_t err_size)
+{
+	int rc = fl__ops_need_const(t, op, what, err, err_size);
+	int64_t n;
+	if (rc < 0)
+		return rc;
+	if (t->n_dims > 1) {
+		fl__errf(err, err_size, "%s: %s must be a scalar or a vector, not rank %d", op, what, t->n_dims);
+		return FL_EINVAL;
+	}
+	n = fl__ops_numel(t);
+	if (n > max) {
+		fl__errf(err, err_size, "%s: %s has %lld entries, at most %d supported", op, what, (long long)n, max);
+		return FL_EINVAL;
+	}
+	for (int64_t i = 0; i < n; i++)
+		v[i] = fl__tensor_get_int(t, i);
+	return (int)n;
+}
