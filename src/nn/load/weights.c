@@ -16,20 +16,35 @@
 
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* ================================================================= JSON */
 
-static pthread_once_t json_once = PTHREAD_ONCE_INIT;
+/*
+** jansson's allocator is process-wide; route it through ours so the
+** fault-injection tests cover the parser too.  It is set by a constructor,
+** before main(), because switching it later would hand blocks that
+** jansson got from malloc() to fl_free() (any JSON made before the switch,
+** by any module, and freed after it).  Every object of the process then
+** lives on fl_malloc, whoever made it.
+*/
+static _Thread_local int json_alloc_failed;
 
-static void json_init(void)
+/* fl_malloc that remembers a failure: jansson reports some allocation
+** failures as syntax errors, which must not be mistaken for a bad file. */
+static void *json_alloc(size_t n)
 {
-	/* jansson's allocator is process-wide; route it through ours so the
-	** fault-injection tests cover the parser too. */
-	json_set_alloc_funcs(fl_malloc, fl_free);
+	void *p = fl_malloc(n);
+	if (!p)
+		json_alloc_failed = 1;
+	return p;
+}
+
+__attribute__((constructor)) static void json_init(void)
+{
+	json_set_alloc_funcs(json_alloc, fl_free);
 }
 
 int fl__json_parse(const char *text, size_t size, const char *label, json_t **out, char *err, size_t err_size)
@@ -37,7 +52,6 @@ int fl__json_parse(const char *text, size_t size, const char *label, json_t **ou
 	json_error_t je;
 
 	*out = NULL;
-	pthread_once(&json_once, json_init);
 	if (size > FL__LOAD_MAX_JSON) {
 		fl__errf(err, err_size, "%s: %zu bytes of JSON (at most %zu)", label, size, FL__LOAD_MAX_JSON);
 		return FL_ERANGE;
@@ -45,11 +59,10 @@ int fl__json_parse(const char *text, size_t size, const char *label, json_t **ou
 	/* JSON_REJECT_DUPLICATES: a name given twice is a malformed file, not
 	** something to resolve silently.  JSON_ALLOW_NUL keeps the length
 	** explicit (strings with NUL are then caught where names are used). */
+	json_alloc_failed = 0;
 	*out = json_loadb(text, size, JSON_REJECT_DUPLICATES, &je);
 	if (!*out) {
-		/* jansson reports an allocation failure as a parse error with its
-		** own code. */
-		if (json_error_code(&je) == json_error_out_of_memory) {
+		if (json_alloc_failed || json_error_code(&je) == json_error_out_of_memory) {
 			fl__errf(err, err_size, "%s: out of memory while parsing JSON", label);
 			return FL_ENOMEM;
 		}
