@@ -27,8 +27,8 @@ static const char usage_text[] =
 	"  list    show the model files faceline knows and their status in DIR\n"
 	"  verify  check every file's size and SHA-256; exit 0 if all are intact,\n"
 	"          2 if one is missing or altered, 3 if DIR does not exist\n"
-	"  --dir DIR  models folder (default: $FL_MODELS, ./models, then the\n"
-	"             installed share/faceline/models)\n"
+	"  --dir DIR  the models folder (also --models DIR); default: $FL_MODELS,\n"
+	"             ./models, then the installed share/faceline/models\n"
 	"  --json     machine-readable output (list)\n"
 	"  --quick    compare sizes only, skip SHA-256\n"
 	"Fetch or repair the files with `make models` (tools/fetch-models.sh).\n";
@@ -54,7 +54,8 @@ static int parse(int argc, char **argv, int allow_json, struct opts *o)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--dir") == 0 && i + 1 < argc) {
+		/* --models DIR: the spelling the other commands use. */
+		if ((strcmp(a, "--dir") == 0 || strcmp(a, "--models") == 0) && i + 1 < argc) {
 			o->dir = argv[++i];
 		} else if (strncmp(a, "--dir=", 6) == 0) {
 			o->dir = a + 6;
