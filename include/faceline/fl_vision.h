@@ -168,6 +168,10 @@ struct fl_detector_params {
 	float iou;        /* NMS overlap threshold (intersection over union); default 0.3 */
 	int weighted_nms; /* 1 (default): average each kept box with the boxes it
 	                  ** suppresses, weighted by score (MediaPipe); 0: plain */
+	/* Also drop a lower-scored box when more than this part of its area lies
+	** inside a kept one (fragments of a large face, found by the
+	** whole-picture pass); default 0.75, 0 turns it off. */
+	float containment;
 	/* The whole-picture pass runs with the picture fit into a box of
 	** long_side x short_side (landscape or portrait as the picture is),
 	** each side rounded up to a multiple of 32.  Defaults 1024 and 576.
@@ -239,10 +243,12 @@ float fl_detection_iou(const struct fl_detection *a, const struct fl_detection *
 ** Non-maximum suppression in place: sorts dets[0..n) by score and keeps, in
 ** decreasing score, those overlapping no kept one by more than `iou`; with
 ** `weighted`, a kept box becomes the score-weighted mean of itself and the
-** boxes it suppressed (the score stays the best one).  Returns the count
-** kept (now dets[0..count)).
+** boxes it suppressed this way (the score stays the best one).  With
+** containment > 0, a box with more than that part of its area inside a kept
+** one is dropped too (not averaged).  Returns the count kept (now
+** dets[0..count)).
 */
-int fl_detection_nms(struct fl_detection *dets, int n, float iou, int weighted);
+int fl_detection_nms(struct fl_detection *dets, int n, float iou, float containment, int weighted);
 
 #ifdef __cplusplus
 }

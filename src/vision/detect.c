@@ -112,13 +112,24 @@ float fl_detection_iou(const struct fl_detection *a, const struct fl_detection *
 	return ua > 0 ? inter / ua : 0.0f;
 }
 
+/* The part of a's area inside b (0..1). */
+static float inside_part(const struct fl_detection *a, const struct fl_detection *b)
+{
+	float iw = FL_MIN(a->x2, b->x2) - FL_MAX(a->x1, b->x1);
+	float ih = FL_MIN(a->y2, b->y2) - FL_MAX(a->y1, b->y1);
+	float area = (a->x2 - a->x1) * (a->y2 - a->y1);
+	if (!(iw > 0) || !(ih > 0) || !(area > 0))
+		return 0.0f;
+	return iw * ih / area;
+}
+
 static int by_score_desc(const void *pa, const void *pb)
 {
 	const struct fl_detection *a = pa, *b = pb;
 	return (a->score < b->score) - (a->score > b->score);
 }
 
-int fl_detection_nms(struct fl_detection *dets, int n, float iou, int weighted)
+int fl_detection_nms(struct fl_detection *dets, int n, float iou, float containment, int weighted)
 {
 	if (n <= 0)
 		return 0;
@@ -143,8 +154,15 @@ int fl_detection_nms(struct fl_detection *dets, int n, float iou, int weighted)
 		}
 		for (int j = i + 1; j < n; j++) {
 			struct fl_detection *o = &dets[j];
-			if (o->score < 0 || !(fl_detection_iou(&best, o) > iou))
+			if (o->score < 0)
 				continue;
+			if (!(fl_detection_iou(&best, o) > iou)) {
+				/* Not the same box, but mostly inside the kept one: a
+				** fragment of a large face.  Dropped, not averaged. */
+				if (containment > 0 && inside_part(o, &best) > containment)
+					o->score = -1.0f;
+				continue;
+			}
 			if (weighted) {
 				acc[0] += o->x1 * o->score;
 				acc[1] += o->y1 * o->score;
@@ -203,6 +221,7 @@ struct fl_detector_params fl_detector_default_params(void)
 	p.min_score = 0.5f;
 	p.iou = 0.3f;
 	p.weighted_nms = 1;
+	p.containment = 0.75f;
 	p.long_side = 1024;
 	p.short_side = 576;
 	p.close_up_pass = 1;
@@ -409,7 +428,7 @@ static int get_session(struct fl_detector *det, int in_h, int in_w, struct cache
 
 /* One pass: fit the image into in_h x in_w, run, decode candidates (in
 ** source pixels) onto det->dets. */
-static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_h, int in_w)
+static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_h, int in_w, float *scale)
 {
 	struct cached_session *c;
 	int r = get_session(det, in_h, in_w, &c);
@@ -465,6 +484,7 @@ static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_
 		                                   det->dets + det->n_dets, det->dets_cap - det->n_dets);
 		anchor0 += n;
 	}
+	*scale = 1.0f / map.scale_x;
 	/* Tensor pixels -> source pixels. */
 	for (int i = first; i < det->n_dets; i++) {
 		struct fl_detection *d = &det->dets[i];
@@ -478,6 +498,34 @@ static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_
 		}
 	}
 	return 0;
+}
+
+/*
+** A face larger than about MAX_LARGE_PASS_FACE px in the whole-picture
+** pass's input is beyond what BlazeFace was trained for: that pass returns
+** fragments of it (an eye and a cheek) with good scores, which NMS would
+** average into the close-up pass's correct box.  So a close-up detection
+** that big takes precedence: whole-picture detections lying mostly inside it
+** are dropped before NMS.  dets[0..n_large) came from the whole-picture
+** pass, at `large_scale` input pixels per source pixel.
+*/
+#define MAX_LARGE_PASS_FACE 160.0f
+
+static void drop_fragments(struct fl_detector *det, int n_large, float large_scale)
+{
+	struct fl_detection *d = det->dets;
+	int keep = 0;
+	for (int i = 0; i < n_large; i++) {
+		int drop = 0;
+		for (int j = n_large; j < det->n_dets && !drop; j++)
+			if ((d[j].x2 - d[j].x1) * large_scale > MAX_LARGE_PASS_FACE && inside_part(&d[i], &d[j]) > 0.5f)
+				drop = 1;
+		if (!drop)
+			d[keep++] = d[i];
+	}
+	/* Close the gap: move the close-up detections down. */
+	memmove(d + keep, d + n_large, sizeof(*d) * (size_t)(det->n_dets - n_large));
+	det->n_dets -= n_large - keep;
 }
 
 static int round_up32(double v)
@@ -497,23 +545,27 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 		return FL_EINVAL;
 	}
 	det->n_dets = 0;
-	int r;
+	int r, n_large = 0;
+	float large_scale = 0, close_scale = 0;
 	if (det->p.long_side > 0) {
 		/* The whole picture fit into long x short (oriented like it). */
 		int landscape = img->width >= img->height;
 		double bw = landscape ? det->p.long_side : det->p.short_side;
 		double bh = landscape ? det->p.short_side : det->p.long_side;
 		double s = FL_MIN(bw / img->width, bh / img->height);
-		r = run_pass(det, img, round_up32(img->height * s), round_up32(img->width * s));
+		r = run_pass(det, img, round_up32(img->height * s), round_up32(img->width * s), &large_scale);
 		if (r < 0)
 			return r;
+		n_large = det->n_dets;
 	}
 	if (det->p.close_up_pass) {
-		r = run_pass(det, img, CLOSE_UP_SIZE, CLOSE_UP_SIZE);
+		r = run_pass(det, img, CLOSE_UP_SIZE, CLOSE_UP_SIZE, &close_scale);
 		if (r < 0)
 			return r;
+		if (n_large && large_scale > close_scale)
+			drop_fragments(det, n_large, large_scale);
 	}
-	int n = fl_detection_nms(det->dets, det->n_dets, det->p.iou, det->p.weighted_nms);
+	int n = fl_detection_nms(det->dets, det->n_dets, det->p.iou, det->p.containment, det->p.weighted_nms);
 	int n_out = FL_MIN(n, max_faces);
 	const float W = (float)img->width, H = (float)img->height;
 	for (int i = 0; i < n_out; i++) {

@@ -39,15 +39,17 @@ struct tap {
 };
 
 /* Fill taps[0..n_out) for one axis.  c, len: crop; n_src: source size. */
-static void make_taps(struct tap *taps, int n_out, float c, float len, float s, float pad, int n_src,
+static void make_taps(struct tap *taps, int n_out, float c, float len, float inv, float pad, int n_src,
                       enum fl_sample_mode mode)
 {
+	/* inv = 1/s, computed as len/out like TF does (1920/256 is exact,
+	** 1/(256/1920) is not). */
 	for (int u = 0; u < n_out; u++) {
 		struct tap *t = &taps[u];
 		float centre = (float)u + 0.5f; /* continuous output position */
-		float pos = mode == FL_SAMPLE_LEGACY ? c + ((float)u - pad) / s : c + (centre - pad) / s - 0.5f;
+		float pos = mode == FL_SAMPLE_LEGACY ? c + ((float)u - pad) * inv : c + (centre - pad) * inv - 0.5f;
 		/* In the crop's area of the output, and on the source image? */
-		t->valid = centre >= pad && centre <= pad + len * s && pos + 0.5f >= 0.0f && pos + 0.5f <= (float)n_src;
+		t->valid = centre >= pad && (centre - pad) * inv <= len && pos + 0.5f >= 0.0f && pos + 0.5f <= (float)n_src;
 		float f = floorf(pos);
 		int i0 = (int)f;
 		float w1 = pos - f;
@@ -67,7 +69,7 @@ static void make_taps(struct tap *taps, int n_out, float c, float len, float s, 
 
 /* Validate and compute the geometry: scales, pads and the map. */
 static int geometry(const struct fl_image *img, const struct fl_resize_params *p, float *cx, float *cy, float *cw,
-                    float *ch, float *sx, float *sy, float *px, float *py)
+                    float *ch, float *ix, float *iy, float *px, float *py)
 {
 	if (!img || !img->data || img->width <= 0 || img->height <= 0 || img->stride < 3 * img->width || !p ||
 	    p->out_w <= 0 || p->out_h <= 0 || p->out_w > 65536 || p->out_h > 65536)
@@ -84,14 +86,15 @@ static int geometry(const struct fl_image *img, const struct fl_resize_params *p
 	}
 	if (!isfinite(*cx) || !isfinite(*cy) || !isfinite(*cw) || !isfinite(*ch))
 		return FL_EINVAL;
-	*sx = (float)p->out_w / *cw;
-	*sy = (float)p->out_h / *ch;
+	/* Inverse scales: source pixels per output pixel. */
+	*ix = *cw / (float)p->out_w;
+	*iy = *ch / (float)p->out_h;
 	*px = *py = 0;
 	if (p->mode == FL_RESIZE_FIT) {
-		float s = FL_MIN(*sx, *sy);
-		*sx = *sy = s;
-		*px = floorf(((float)p->out_w - *cw * s) * 0.5f);
-		*py = floorf(((float)p->out_h - *ch * s) * 0.5f);
+		float inv = FL_MAX(*ix, *iy);
+		*ix = *iy = inv;
+		*px = floorf(((float)p->out_w - *cw / inv) * 0.5f);
+		*py = floorf(((float)p->out_h - *ch / inv) * 0.5f);
 	}
 	return 0;
 }
@@ -105,8 +108,8 @@ static int resize_core(const struct fl_image *img, const struct fl_resize_params
                        size_t dst_row_stride, void (*emit)(void *, int, const float *), void *opaque,
                        struct fl_resize_map *map)
 {
-	float cx, cy, cw, ch, sx, sy, px, py;
-	int r = geometry(img, p, &cx, &cy, &cw, &ch, &sx, &sy, &px, &py);
+	float cx, cy, cw, ch, ix, iy, px, py;
+	int r = geometry(img, p, &cx, &cy, &cw, &ch, &ix, &iy, &px, &py);
 	if (r < 0)
 		return r;
 	struct tap *tx = fl_malloc(sizeof(*tx) * (size_t)p->out_w);
@@ -116,8 +119,8 @@ static int resize_core(const struct fl_image *img, const struct fl_resize_params
 		fl_free(ty);
 		return FL_ENOMEM;
 	}
-	make_taps(tx, p->out_w, cx, cw, sx, px, img->width, p->sample);
-	make_taps(ty, p->out_h, cy, ch, sy, py, img->height, p->sample);
+	make_taps(tx, p->out_w, cx, cw, ix, px, img->width, p->sample);
+	make_taps(ty, p->out_h, cy, ch, iy, py, img->height, p->sample);
 	const float pv = p->pad_value;
 	for (int v = 0; v < p->out_h; v++) {
 		float *o = dst + (emit ? 0 : (size_t)v * dst_row_stride);
@@ -128,7 +131,7 @@ static int resize_core(const struct fl_image *img, const struct fl_resize_params
 		} else {
 			const uint8_t *r0 = img->data + (size_t)t->i0 * img->stride;
 			const uint8_t *r1 = img->data + (size_t)t->i1 * img->stride;
-			const float wy1 = t->w1, wy0 = 1.0f - t->w1;
+			const float wy = t->w1;
 			for (int u = 0; u < p->out_w; u++) {
 				const struct tap *k = &tx[u];
 				float *q = o + 3 * u;
@@ -138,12 +141,12 @@ static int resize_core(const struct fl_image *img, const struct fl_resize_params
 				}
 				const uint8_t *a = r0 + 3 * k->i0, *b = r0 + 3 * k->i1;
 				const uint8_t *c = r1 + 3 * k->i0, *d = r1 + 3 * k->i1;
-				const float wx1 = k->w1, wx0 = 1.0f - k->w1;
+				const float wx = k->w1;
 				for (int ch3 = 0; ch3 < 3; ch3++) {
-					/* Rows first, like TF: top and bottom lerps, then between. */
-					float top = (float)a[ch3] * wx0 + (float)b[ch3] * wx1;
-					float bot = (float)c[ch3] * wx0 + (float)d[ch3] * wx1;
-					q[ch3] = top * wy0 + bot * wy1;
+					/* TF's order: lerp along x on both rows, then along y. */
+					float top = (float)a[ch3] + ((float)b[ch3] - (float)a[ch3]) * wx;
+					float bot = (float)c[ch3] + ((float)d[ch3] - (float)c[ch3]) * wx;
+					q[ch3] = top + (bot - top) * wy;
 				}
 			}
 		}
@@ -151,10 +154,10 @@ static int resize_core(const struct fl_image *img, const struct fl_resize_params
 			emit(opaque, v, o);
 	}
 	if (map) {
-		map->scale_x = 1.0f / sx;
-		map->scale_y = 1.0f / sy;
-		map->off_x = cx - px / sx;
-		map->off_y = cy - py / sy;
+		map->scale_x = ix;
+		map->scale_y = iy;
+		map->off_x = cx - px * ix;
+		map->off_y = cy - py * iy;
 	}
 	fl_free(tx);
 	fl_free(ty);

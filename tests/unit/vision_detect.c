@@ -119,7 +119,7 @@ FL_TEST(vision_nms_plain)
 		box(50, 50, 60, 60, 0.7f), box(5, 0, 15, 10, 0.8f), /* overlaps the 0.9 by 0.43 */
 		box(100, 100, 110, 110, 0.55f),
 	};
-	int n = fl_detection_nms(d, 5, 0.3f, 0);
+	int n = fl_detection_nms(d, 5, 0.3f, 0, 0);
 	ASSERT_EQ(n, 3);
 	ASSERT_NEAR(d[0].score, 0.9, 1e-6);
 	ASSERT_NEAR(d[0].x1, 1, 0);
@@ -127,14 +127,14 @@ FL_TEST(vision_nms_plain)
 	ASSERT_NEAR(d[2].score, 0.55, 1e-6);
 	/* A looser threshold keeps the 0.43 overlap. */
 	struct fl_detection e[3] = {box(0, 0, 10, 10, 0.6f), box(1, 0, 11, 10, 0.9f), box(5, 0, 15, 10, 0.8f)};
-	ASSERT_EQ(fl_detection_nms(e, 3, 0.5f, 0), 2);
-	ASSERT_EQ(fl_detection_nms(e, 0, 0.5f, 0), 0);
+	ASSERT_EQ(fl_detection_nms(e, 3, 0.5f, 0, 0), 2);
+	ASSERT_EQ(fl_detection_nms(e, 0, 0.5f, 0, 0), 0);
 }
 
 FL_TEST(vision_nms_weighted)
 {
 	struct fl_detection d[3] = {box(0, 0, 10, 10, 0.75f), box(2, 0, 12, 10, 0.25f), box(40, 0, 50, 10, 0.6f)};
-	int n = fl_detection_nms(d, 3, 0.3f, 1);
+	int n = fl_detection_nms(d, 3, 0.3f, 0, 1);
 	ASSERT_EQ(n, 2);
 	/* Score-weighted mean of the merged pair; the best score is kept. */
 	ASSERT_NEAR(d[0].x1, 0.5, 1e-5);
@@ -142,6 +142,21 @@ FL_TEST(vision_nms_weighted)
 	ASSERT_NEAR(d[0].kp[3][0], 0.5, 1e-5);
 	ASSERT_NEAR(d[0].score, 0.75, 1e-6);
 	ASSERT_NEAR(d[1].x1, 40, 1e-6);
+}
+
+FL_TEST(vision_nms_containment)
+{
+	/* A big face and two fragments inside it (IoU < 0.3), one lower-scored
+	** box half inside, and a fragment scoring above the big box. */
+	struct fl_detection d[4] = {box(0, 0, 100, 100, 0.9f), box(10, 10, 50, 50, 0.7f), box(60, 40, 110, 90, 0.6f),
+	                            box(80, 80, 160, 160, 0.55f)};
+	ASSERT_EQ(fl_detection_nms(d, 4, 0.3f, 0.75f, 1), 2);
+	ASSERT_NEAR(d[0].x2, 100, 1e-5); /* not averaged with the fragments */
+	ASSERT_NEAR(d[1].x1, 80, 1e-6);
+	struct fl_detection e[2] = {box(0, 0, 100, 100, 0.5f), box(10, 10, 50, 50, 0.7f)};
+	ASSERT_EQ(fl_detection_nms(e, 2, 0.3f, 0.75f, 1), 2);
+	struct fl_detection f[2] = {box(0, 0, 100, 100, 0.9f), box(10, 10, 50, 50, 0.7f)};
+	ASSERT_EQ(fl_detection_nms(f, 2, 0.3f, 0, 1), 2); /* off */
 }
 
 FL_TEST(vision_detector_bad_args)
