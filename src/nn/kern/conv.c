@@ -8,9 +8,10 @@
 ** How a convolution runs on the optimised path:
 **   - 1x1, stride 1, no padding: a GEMM straight on the NHWC input
 **     (M = N*H*W pixels, K = CI, N = CO);
-**   - anything else: implicit GEMM -- each task gathers a tile of output
-**     pixels' receptive fields (im2col, zeros for padding) into its own
-**     slice of the scratch buffer, then runs the GEMM on that tile;
+**   - anything else: implicit GEMM -- the micro-kernel reads each output
+**     pixel's receptive field in place (tap offsets from the window's
+**     corner); tiles that touch the padding are first gathered (im2col,
+**     zeros for padding) into the task's slice of the scratch buffer;
 **   - depthwise (multiplier 1): a direct NHWC kernel, vectorised over
 **     channels, split over output rows.
 ** Weights, bias and PReLU alpha are packed by prepare() into n->prep for
@@ -409,12 +410,11 @@ struct gemm_job {
 	const struct kprep *p;
 	struct fl__gemm gm;
 	int m_chunk, p_chunk, n_pt;
-	/* im2col convolution (conv != NULL) */
-	const struct fl__conv_geom *conv;
-	const float *x;
+	/* implicit-GEMM convolution */
+	struct fl__convk ck;
+	int m_total;
 	float *scratch;
 	size_t slice; /* floats per thread */
-	int mt;       /* pixels per im2col tile */
 };
 
 /* Split m rows x n_panels panels into tasks for n_thr threads; rows in
@@ -455,54 +455,24 @@ static void gemm_task(void *arg, int task, int thread)
 		gemm_call(j->p->isa, &j->gm, m0, m1, p0, p1);
 }
 
-/* Gather the receptive fields of output pixels [m0, m0+cnt) into buf
-** (cnt rows of kh*kw*ci floats, HWIO order, zeros for padding). */
-static void im2col(const struct fl__conv_geom *g, const float *x, int m0, int cnt, float *buf)
+/* Per-thread scratch of an implicit-GEMM convolution: one micro-kernel
+** tile (at most 14 rows) of gathered input, in 64-byte units. */
+static size_t conv_slice(const struct kprep *p)
 {
-	const int ci = g->ci, plane = g->oh * g->ow;
-	for (int i = 0; i < cnt; i++) {
-		const int m = m0 + i, b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
-		const float *xb = x + (int64_t)b * g->ih * g->iw * ci;
-		float *row = buf + (size_t)i * g->kh * g->kw * ci;
-		for (int ky = 0; ky < g->kh; ky++) {
-			const int iy = oy * g->sh - g->pt + ky * g->dh;
-			for (int kx = 0; kx < g->kw; kx++, row += ci) {
-				const int ix = ox * g->sw - g->pl + kx * g->dw;
-				if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) {
-					memset(row, 0, ci * sizeof(float));
-					continue;
-				}
-				const float *src = xb + ((int64_t)iy * g->iw + ix) * ci;
-				for (int c = 0; c < ci; c++)
-					row[c] = src[c];
-			}
-		}
-	}
+	return ((size_t)14 * p->k + 15) / 16 * 16;
 }
 
-static void im2col_task(void *arg, int task, int thread)
+static void conv_task(void *arg, int task, int thread)
 {
 	const struct gemm_job *j = arg;
-	int m0 = task * j->m_chunk, m1 = FL_MIN(j->gm.m, m0 + j->m_chunk);
+	int m0 = task * j->m_chunk, m1 = FL_MIN(j->m_total, m0 + j->m_chunk);
 	float *buf = j->scratch + (size_t)thread * j->slice;
-	struct fl__gemm gm = j->gm;
-	gm.a = buf;
-	gm.lda = j->p->k;
-	for (int m = m0; m < m1; m += j->mt) {
-		int cnt = FL_MIN(j->mt, m1 - m);
-		im2col(j->conv, j->x, m, cnt, buf);
-		gm.m = cnt;
-		gm.c = j->gm.c + (int64_t)m * j->gm.ldc;
-		gemm_call(j->p->isa, &gm, 0, cnt, 0, j->p->n_panels);
-	}
-}
-
-/* Pixels per im2col tile: about 32 KiB of gathered input, whole MR tiles. */
-static int im2col_tile(const struct kprep *p)
-{
-	int rows = 8192 / (p->k > 0 ? p->k : 1);
-	rows = rows / p->mr * p->mr;
-	return FL_MAX(p->mr, FL_MIN(rows, 16 * p->mr));
+	if (m0 >= m1)
+		return;
+	if (j->p->isa == FL_ISA_AVX512)
+		fl__conv_avx512(&j->ck, m0, m1, buf);
+	else
+		fl__conv_avx2(&j->ck, m0, m1, buf);
 }
 
 static int is_direct(const struct fl__conv_geom *g)
@@ -518,8 +488,7 @@ static size_t conv_scratch(const struct fl_node *n, const struct fl_tensor *cons
 	struct fl__conv_geom g;
 	if (!p || conv_geom(n, in[0], in[1], 0, &g, NULL, 0) < 0 || is_direct(&g))
 		return 0;
-	size_t slice = ((size_t)im2col_tile(p) * p->k + 15) / 16 * 16; /* 64-byte slices */
-	return slice * sizeof(float) * (size_t)FL_MAX(n_threads, 1);
+	return conv_slice(p) * sizeof(float) * (size_t)FL_MAX(n_threads, 1);
 }
 
 static void init_act(const struct fl_node *n, const struct kprep *p, struct fl__act *a)
@@ -569,17 +538,25 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 		fl__pool_run(ex ? ex->pool : NULL, gemm_task, &j, tasks);
 		return 0;
 	}
-	/* implicit GEMM through per-thread im2col tiles */
-	j.mt = im2col_tile(p);
-	j.slice = ((size_t)j.mt * p->k + 15) / 16 * 16;
+	/* implicit GEMM: interior tiles read the input in place at these tap
+	** offsets, border tiles are gathered into the thread's scratch */
+	ptrdiff_t toff[64];
+	const int taps = g.kh * g.kw;
+	for (int ky = 0; ky < g.kh && taps <= 64; ky++)
+		for (int kx = 0; kx < g.kw; kx++)
+			toff[ky * g.kw + kx] = ((ptrdiff_t)ky * g.dh * g.iw + (ptrdiff_t)kx * g.dw) * g.ci;
+	j.slice = conv_slice(p);
 	if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr)
 		return FL_EINTERNAL; /* the session did not give the scratch asked for */
-	j.conv = &g;
-	j.x = in[0]->data;
+	j.ck.g = g;
+	j.ck.x = in[0]->data;
+	j.ck.gm = j.gm;
+	j.ck.toff = taps <= 64 ? toff : NULL;
+	j.m_total = j.gm.m;
 	j.scratch = ex->scratch;
 	int dummy_pc, dummy_npt;
-	int tasks = split_work(j.gm.m, 1, j.mt, n_thr, &j.m_chunk, &dummy_pc, &dummy_npt);
-	fl__pool_run(ex->pool, im2col_task, &j, tasks);
+	int tasks = split_work(j.gm.m, 1, p->mr, n_thr, &j.m_chunk, &dummy_pc, &dummy_npt);
+	fl__pool_run(ex->pool, conv_task, &j, tasks);
 	return 0;
 }
 

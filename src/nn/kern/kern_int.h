@@ -80,6 +80,44 @@ struct fl__gemm {
 	ptrdiff_t ldc;
 };
 
+/* A K x K (or strided / padded 1x1) convolution as an implicit GEMM: the
+** GEMM's A row for output pixel m is its receptive field.  Interior tiles
+** read the input in place (tap t of a pixel starts at its window's corner
+** + toff[t]); tiles touching the padding are gathered (im2col) into the
+** caller's scratch first.  gm.a / gm.lda / gm.m are unused. */
+struct fl__convk {
+	struct fl__conv_geom g;
+	const float *x;
+	struct fl__gemm gm;
+	const ptrdiff_t *toff; /* kh*kw tap offsets in floats, or NULL: always gather */
+};
+
+/* Gather the receptive fields of output pixels [m0, m0+cnt) into buf: cnt
+** rows of kh*kw*ci floats in HWIO order, zeros for padding. */
+static inline void fl__im2col(const struct fl__conv_geom *g, const float *x, int m0, int cnt, float *buf)
+{
+	const int ci = g->ci, plane = g->oh * g->ow;
+	for (int i = 0; i < cnt; i++) {
+		const int m = m0 + i, b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
+		const float *xb = x + (int64_t)b * g->ih * g->iw * ci;
+		float *row = buf + (size_t)i * g->kh * g->kw * ci;
+		for (int ky = 0; ky < g->kh; ky++) {
+			const int iy = oy * g->sh - g->pt + ky * g->dh;
+			for (int kx = 0; kx < g->kw; kx++, row += ci) {
+				const int ix = ox * g->sw - g->pl + kx * g->dw;
+				if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) {
+					for (int c = 0; c < ci; c++)
+						row[c] = 0.0f;
+					continue;
+				}
+				const float *src = xb + ((int64_t)iy * g->iw + ix) * ci;
+				for (int c = 0; c < ci; c++)
+					row[c] = src[c];
+			}
+		}
+	}
+}
+
 /* One depthwise convolution (mult 1) for the optimised kernels. */
 struct fl__dw {
 	struct fl__conv_geom g;
@@ -122,6 +160,10 @@ static inline int fl__gemm_mr(int isa, int nv)
 /* Rows [m0, m1) x panels [p0, p1) of a GEMM. */
 void fl__gemm_avx512(const struct fl__gemm *g, int m0, int m1, int p0, int p1);
 void fl__gemm_avx2(const struct fl__gemm *g, int m0, int m1, int p0, int p1);
+/* Output pixels [m0, m1) of an implicit-GEMM convolution; scratch holds
+** MR_MAX (14) x gm.k floats for this thread. */
+void fl__conv_avx512(const struct fl__convk *ck, int m0, int m1, float *scratch);
+void fl__conv_avx2(const struct fl__convk *ck, int m0, int m1, float *scratch);
 /* Output rows [r0, r1) of a depthwise conv (a row = one (n, oy)). */
 void fl__dw_avx512(const struct fl__dw *d, int r0, int r1);
 void fl__dw_avx2(const struct fl__dw *d, int r0, int r1);

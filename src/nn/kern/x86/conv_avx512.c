@@ -19,6 +19,7 @@
 #define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define V_MAX(a, b) _mm512_max_ps((a), (b))
 #define V_MIN(a, b) _mm512_min_ps((a), (b))
+#define V_ADD(a, b) _mm512_add_ps((a), (b))
 #define V_MASK(n) ((__mmask16)(0xFFFFu >> (16 - (n))))
 #define V_LOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
 #define V_STOREM(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))

@@ -9,7 +9,7 @@
 **   VW            floats per vector (16, 8)
 **   VEC, MASK     the vector and lane-mask types
 **   V_LOAD(p) V_STORE(p,v) V_SET1(f) V_ZERO() V_FMA(a,b,c)=a*b+c
-**   V_MAX V_MIN   lane-wise
+**   V_MAX V_MIN V_ADD  lane-wise
 **   V_MASK(n)     mask of the first n lanes (1 <= n <= VW)
 **   V_LOADM(p,m)  masked load (lanes off read as 0, never fault)
 **   V_STOREM(p,m,v)
@@ -27,6 +27,8 @@
 #include "../kern_int.h"
 
 #define KS_INLINE static inline __attribute__((always_inline))
+/* Hide a pointer's value from the optimiser (no instruction emitted). */
+#define KS_OPAQUE(p) __asm__ volatile("" : "+r"(p))
 
 /* Activation of one vector; alpha is the PReLU vector for these lanes. */
 KS_INLINE VEC ks_act(int kind, VEC v, VEC slope_or_alpha)
@@ -68,12 +70,17 @@ struct ks_tile {
 	float *c;
 	ptrdiff_t ldc;
 	int last; /* valid lanes of the last vector, 1..VW */
+	/* implicit conv: row r's tap t starts at rows[r] + toff[t]; k = ci */
+	const float *const *rows;
+	const ptrdiff_t *toff;
+	int taps;
 };
 
-KS_INLINE void ks_ukr(const int MR, const int NV, const struct ks_tile *t)
+KS_INLINE void ks_ukr(const int MR, const int NV, const int CONV, const struct ks_tile *t)
 {
-	VEC acc[MR][NV];
-	const float *ap[MR];
+	/* fixed sizes (not VLAs) so that, fully unrolled, they become registers */
+	VEC acc[MR_MAX][NV_MAX];
+	const float *ap[MR_MAX];
 	const float *b = t->b;
 	const int k = t->k, nr = t->nr;
 
@@ -84,27 +91,51 @@ KS_INLINE void ks_ukr(const int MR, const int NV, const struct ks_tile *t)
 		for (int r = 0; r < MR; r++)
 			acc[r][v] = bv;
 	}
+	if (CONV) {
+		/* taps outer, input channels inner: the packed B rows follow
+		** HWIO order, so b just advances */
+		for (int tp = 0; tp < t->taps; tp++) {
+			const ptrdiff_t off = t->toff[tp];
 #pragma GCC unroll 32
-	for (int r = 0; r < MR; r++)
-		ap[r] = t->a + r * t->lda;
-
-	for (int l = 0; l < k; l++) {
-		VEC bb[NV];
+			for (int r = 0; r < MR; r++)
+				ap[r] = t->rows[r] + off;
+			for (int l = 0; l < k; l++) {
+				VEC bb[NV_MAX];
 #pragma GCC unroll 16
-		for (int v = 0; v < NV; v++)
-			bb[v] = V_LOAD(b + v * VW);
-		b += nr;
+				for (int v = 0; v < NV; v++)
+					bb[v] = V_LOAD(b + v * VW);
+				b += nr;
 #pragma GCC unroll 32
-		for (int r = 0; r < MR; r++) {
-			VEC av = V_SET1(ap[r][l]);
+				for (int r = 0; r < MR; r++) {
+					VEC av = V_SET1(ap[r][l]);
+#pragma GCC unroll 16
+					for (int v = 0; v < NV; v++)
+						acc[r][v] = V_FMA(av, bb[v], acc[r][v]);
+				}
+			}
+		}
+	} else {
+#pragma GCC unroll 32
+		for (int r = 0; r < MR; r++)
+			ap[r] = t->a + r * t->lda;
+		for (int l = 0; l < k; l++) {
+			VEC bb[NV_MAX];
 #pragma GCC unroll 16
 			for (int v = 0; v < NV; v++)
-				acc[r][v] = V_FMA(av, bb[v], acc[r][v]);
+				bb[v] = V_LOAD(b + v * VW);
+			b += nr;
+#pragma GCC unroll 32
+			for (int r = 0; r < MR; r++) {
+				VEC av = V_SET1(ap[r][l]);
+#pragma GCC unroll 16
+				for (int v = 0; v < NV; v++)
+					acc[r][v] = V_FMA(av, bb[v], acc[r][v]);
+			}
 		}
 	}
 
 	/* epilogue: activation + (masked) store */
-	VEC sa[NV];
+	VEC sa[NV_MAX];
 #pragma GCC unroll 16
 	for (int v = 0; v < NV; v++)
 		sa[v] = t->act == FL_ACT_PRELU ? V_LOAD(t->alpha + v * VW) : V_SET1(t->slope);
@@ -126,17 +157,18 @@ KS_INLINE void ks_ukr(const int MR, const int NV, const struct ks_tile *t)
 typedef void (*ks_ukr_fn)(const struct ks_tile *t);
 
 #define KS_UKR_DEF(mr, nv)                                                     \
-	static void ks_ukr_##mr##_##nv(const struct ks_tile *t) { ks_ukr(mr, nv, t); }
+	static void ks_ukr_##mr##_##nv(const struct ks_tile *t) { ks_ukr(mr, nv, 0, t); } \
+	static void ks_cukr_##mr##_##nv(const struct ks_tile *t) { ks_ukr(mr, nv, 1, t); }
 #define KS_UKR_ROW(nv)                                                         \
 	KS_UKR_DEF(1, nv) KS_UKR_DEF(2, nv) KS_UKR_DEF(3, nv) KS_UKR_DEF(4, nv)   \
 	KS_UKR_DEF(5, nv) KS_UKR_DEF(6, nv) KS_UKR_DEF(7, nv) KS_UKR_DEF(8, nv)   \
 	KS_UKR_DEF(9, nv) KS_UKR_DEF(10, nv) KS_UKR_DEF(11, nv) KS_UKR_DEF(12, nv)\
 	KS_UKR_DEF(13, nv) KS_UKR_DEF(14, nv)
-#define KS_UKR_REF(nv)                                                         \
-	{ ks_ukr_1_##nv, ks_ukr_2_##nv, ks_ukr_3_##nv, ks_ukr_4_##nv,             \
-	  ks_ukr_5_##nv, ks_ukr_6_##nv, ks_ukr_7_##nv, ks_ukr_8_##nv,             \
-	  ks_ukr_9_##nv, ks_ukr_10_##nv, ks_ukr_11_##nv, ks_ukr_12_##nv,          \
-	  ks_ukr_13_##nv, ks_ukr_14_##nv }
+#define KS_UKR_REF(p, nv)                                                      \
+	{ p##_1_##nv, p##_2_##nv, p##_3_##nv, p##_4_##nv,                         \
+	  p##_5_##nv, p##_6_##nv, p##_7_##nv, p##_8_##nv,                         \
+	  p##_9_##nv, p##_10_##nv, p##_11_##nv, p##_12_##nv,                      \
+	  p##_13_##nv, p##_14_##nv }
 
 /* Rows above MR_OF(nv) are never called; they cost only code size. */
 KS_UKR_ROW(1)
@@ -147,9 +179,15 @@ KS_UKR_ROW(4)
 #endif
 
 static const ks_ukr_fn ks_ukr_table[NV_MAX][14] = {
-	KS_UKR_REF(1), KS_UKR_REF(2), KS_UKR_REF(3),
+	KS_UKR_REF(ks_ukr, 1), KS_UKR_REF(ks_ukr, 2), KS_UKR_REF(ks_ukr, 3),
 #if NV_MAX >= 4
-	KS_UKR_REF(4),
+	KS_UKR_REF(ks_ukr, 4),
+#endif
+};
+static const ks_ukr_fn ks_cukr_table[NV_MAX][14] = {
+	KS_UKR_REF(ks_cukr, 1), KS_UKR_REF(ks_cukr, 2), KS_UKR_REF(ks_cukr, 3),
+#if NV_MAX >= 4
+	KS_UKR_REF(ks_cukr, 4),
 #endif
 };
 
@@ -182,6 +220,57 @@ void FN(gemm)(const struct fl__gemm *g, int m0, int m1, int p0, int p1)
 	}
 }
 
+void FN(conv)(const struct fl__convk *ck, int m0, int m1, float *scratch)
+{
+	const struct fl__conv_geom *g = &ck->g;
+	const struct fl__gemm *gm = &ck->gm;
+	const int mr_max = MR_OF(gm->nv), plane = g->oh * g->ow;
+	const int ekh = (g->kh - 1) * g->dh, ekw = (g->kw - 1) * g->dw;
+	const float *rows[MR_MAX];
+	struct ks_tile t;
+	memset(&t, 0, sizeof(t));
+	t.nr = gm->nr;
+	t.act = gm->act.kind;
+	t.slope = gm->act.slope;
+	t.ldc = gm->ldc;
+	t.rows = rows;
+	t.toff = ck->toff;
+	t.taps = g->kh * g->kw;
+	for (int m = m0; m < m1; m += mr_max) {
+		const int mr = FL_MIN(mr_max, m1 - m);
+		/* every pixel's window inside the image: read in place */
+		int inside = ck->toff != NULL;
+		for (int r = 0; r < mr && inside; r++) {
+			const int px = m + r, b = px / plane, oy = (px % plane) / g->ow, ox = px % g->ow;
+			const int iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
+			inside = iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw;
+			rows[r] = ck->x + (((ptrdiff_t)b * g->ih + (inside ? iy : 0)) * g->iw + (inside ? ix : 0)) * g->ci;
+		}
+		if (inside) {
+			t.k = g->ci;
+		} else {
+			fl__im2col(g, ck->x, m, mr, scratch);
+			t.k = gm->k;
+			t.a = scratch;
+			t.lda = gm->k;
+		}
+		const int n_panels = (gm->n + gm->nr - 1) / gm->nr;
+		for (int p = 0; p < n_panels; p++) {
+			const int col = p * gm->nr;
+			const int ncol = FL_MIN(gm->nr, gm->n - col);
+			const int nv = (ncol + VW - 1) / VW;
+			t.b = gm->b + (ptrdiff_t)p * gm->nr * gm->k;
+			t.bias = gm->bias + col;
+			t.alpha = gm->act.alpha ? gm->act.alpha + col : NULL;
+			t.c = gm->c + (ptrdiff_t)m * gm->ldc + col;
+			t.last = ncol - (nv - 1) * VW;
+			(inside ? ks_cukr_table : ks_ukr_table)[nv - 1][mr - 1](&t);
+			if (t.act == FL_ACT_SIGMOID)
+				ks_sigmoid_tile(t.c, t.ldc, mr, ncol);
+		}
+	}
+}
+
 /* ------------------------------------------------------------- depthwise */
 
 /* Masked or plain load of one channel block: `full` is a constant. */
@@ -207,35 +296,54 @@ KS_INLINE VEC ks_dw_pixel(const struct fl__dw *d, const float *xb, int iy0, int 
 }
 
 /* The interior of one row for a K x K filter (dilation 1) with all K rows
-** inside the image: taps in registers, 4 pixels at a time. */
+** inside the image: taps in registers; 4 pixels per iteration, each with
+** two accumulators (even / odd taps), so 8 independent FMA chains hide the
+** FMA latency.  Input is addressed as q + j*ps from one pointer per tap. */
 KS_INLINE void ks_dw_fast(const int K, const int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c,
                           const float *w, int cp, VEC bias, float *y, int count, MASK m, int act, VEC sa)
 {
-	VEC wt[K * K];
+	VEC wt[25];
 #pragma GCC unroll 25
 	for (int t = 0; t < K * K; t++)
 		wt[t] = V_LOAD(w + t * cp);
 	int i = 0;
 	for (; i + 4 <= count; i += 4) {
 		VEC a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+		VEC b0 = V_ZERO(), b1 = V_ZERO(), b2 = V_ZERO(), b3 = V_ZERO();
 		const float *xp = x + i * ps;
 #pragma GCC unroll 5
 		for (int ky = 0; ky < K; ky++) {
+			/* The row pointers are made opaque so the compiler addresses
+			** taps as [row + kx*c] instead of hoisting K*K*4 offsets into
+			** (spilled) registers. */
+			const float *r0 = xp + ky * rs;
+			KS_OPAQUE(r0);
+			const float *r1 = r0 + ps, *r2 = r0 + 2 * ps, *r3 = r1 + 2 * ps;
+			KS_OPAQUE(r1);
+			KS_OPAQUE(r2);
+			KS_OPAQUE(r3);
 #pragma GCC unroll 5
 			for (int kx = 0; kx < K; kx++) {
-				const float *q = xp + ky * rs + kx * c;
 				const VEC wv = wt[ky * K + kx];
-				a0 = V_FMA(KS_LD(full, q, m), wv, a0);
-				a1 = V_FMA(KS_LD(full, q + ps, m), wv, a1);
-				a2 = V_FMA(KS_LD(full, q + 2 * ps, m), wv, a2);
-				a3 = V_FMA(KS_LD(full, q + 3 * ps, m), wv, a3);
+				const ptrdiff_t o = kx * c;
+				if ((ky * K + kx) & 1) {
+					b0 = V_FMA(KS_LD(full, r0 + o, m), wv, b0);
+					b1 = V_FMA(KS_LD(full, r1 + o, m), wv, b1);
+					b2 = V_FMA(KS_LD(full, r2 + o, m), wv, b2);
+					b3 = V_FMA(KS_LD(full, r3 + o, m), wv, b3);
+				} else {
+					a0 = V_FMA(KS_LD(full, r0 + o, m), wv, a0);
+					a1 = V_FMA(KS_LD(full, r1 + o, m), wv, a1);
+					a2 = V_FMA(KS_LD(full, r2 + o, m), wv, a2);
+					a3 = V_FMA(KS_LD(full, r3 + o, m), wv, a3);
+				}
 			}
 		}
+		a0 = ks_act(act, V_ADD(a0, b0), sa);
+		a1 = ks_act(act, V_ADD(a1, b1), sa);
+		a2 = ks_act(act, V_ADD(a2, b2), sa);
+		a3 = ks_act(act, V_ADD(a3, b3), sa);
 		float *yp = y + i * c;
-		a0 = ks_act(act, a0, sa);
-		a1 = ks_act(act, a1, sa);
-		a2 = ks_act(act, a2, sa);
-		a3 = ks_act(act, a3, sa);
 		if (full) {
 			V_STORE(yp, a0);
 			V_STORE(yp + c, a1);
@@ -249,14 +357,18 @@ KS_INLINE void ks_dw_fast(const int K, const int full, const float *x, ptrdiff_t
 		}
 	}
 	for (; i < count; i++) {
-		VEC a0 = bias;
+		VEC a0 = bias, b0 = V_ZERO();
 		const float *xp = x + i * ps;
 #pragma GCC unroll 5
 		for (int ky = 0; ky < K; ky++)
 #pragma GCC unroll 5
-			for (int kx = 0; kx < K; kx++)
-				a0 = V_FMA(KS_LD(full, xp + ky * rs + kx * c, m), wt[ky * K + kx], a0);
-		a0 = ks_act(act, a0, sa);
+			for (int kx = 0; kx < K; kx++) {
+				if ((ky * K + kx) & 1)
+					b0 = V_FMA(KS_LD(full, xp + ky * rs + kx * c, m), wt[ky * K + kx], b0);
+				else
+					a0 = V_FMA(KS_LD(full, xp + ky * rs + kx * c, m), wt[ky * K + kx], a0);
+			}
+		a0 = ks_act(act, V_ADD(a0, b0), sa);
 		if (full)
 			V_STORE(y + i * c, a0);
 		else
