@@ -462,6 +462,79 @@ out:
 	return r;
 }
 
+/*
+** TFLite converters spell PReLU without a PRELU op:
+**     relu(x) + c * (x - |x|)          (c = alpha / 2, constant)
+** x - |x| is 2*min(x, 0) exactly in floating point, and (2c)*x == c*(2x)
+** exactly, so PRELU(x, 2c) gives bit-identical results.  The ADD node is
+** rewritten in place; the RELU/ABS/SUB/MUL it used become dead.
+*/
+static int match_tflite_prelu(struct fl_graph *g, char *err, size_t err_size)
+{
+	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
+	if (!prod)
+		return FL_ENOMEM;
+	map_producers(g, prod);
+	int r = 0;
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out != 1 || n->op != FL_OP_ADD || n->n_in != 2 || n->attr.act != FL_ACT_NONE)
+			continue;
+		for (int side = 0; side < 2; side++) {
+			int pr = prod[n->in[side]], pm = prod[n->in[!side]];
+			if (pr < 0 || pm < 0 || g->nodes[pr].op != FL_OP_RELU || g->nodes[pm].op != FL_OP_MUL)
+				continue;
+			int x = g->nodes[pr].in[0];
+			struct fl_node *mul = &g->nodes[pm];
+			int cidx = is_const(g, mul->in[0]) ? 0 : is_const(g, mul->in[1]) ? 1 : -1;
+			if (cidx < 0)
+				continue;
+			int c = mul->in[cidx], sv = mul->in[!cidx];
+			int ps = prod[sv];
+			if (ps < 0 || g->nodes[ps].op != FL_OP_SUB || g->nodes[ps].in[0] != x)
+				continue;
+			int pa = prod[g->nodes[ps].in[1]];
+			if (pa < 0 || g->nodes[pa].op != FL_OP_ABS || g->nodes[pa].in[0] != x)
+				continue;
+			const struct fl_value *cv = &g->values[c];
+			if (cv->dtype != FL_DTYPE_F32)
+				continue;
+			int64_t C = value_numel(cv);
+			/* alpha must broadcast along the last axis only */
+			int ok = 1;
+			for (int d = 0; d < cv->n_dims - 1; d++)
+				ok &= cv->dims[d] == 1;
+			if (!ok || C < 1)
+				continue;
+			float *alpha = fl_malloc(sizeof(float) * C);
+			if (!alpha) {
+				r = FL_ENOMEM;
+				goto out;
+			}
+			for (int64_t i = 0; i < C; i++)
+				alpha[i] = 2.0f * ((const float *)cv->data)[i];
+			char name[64];
+			snprintf(name, sizeof(name), "prelu_alpha_%d", g->n_values);
+			int64_t dims[1] = {C};
+			int av = fl__graph_add_const(g, name, FL_DTYPE_F32, 1, dims, alpha);
+			if (av < 0) {
+				r = av;
+				goto out;
+			}
+			n = &g->nodes[k];
+			n->op = FL_OP_PRELU;
+			n->in[0] = x;
+			n->in[1] = av;
+			break;
+		}
+	}
+out:
+	if (r < 0)
+		fl__errf(err, err_size, "%s: out of memory matching PReLU", g->path ? g->path : "graph");
+	fl_free(prod);
+	return r;
+}
+
 /* Identity nodes whose output is not a graph output: bypass them. */
 static void remove_identities(struct fl_graph *g)
 {
@@ -529,6 +602,9 @@ int fl__graph_optimize(struct fl_graph *g, char *err, size_t err_size)
 	if ((r = fold_constants(g, err, err_size)) < 0)
 		return r;
 	remove_identities(g);
+	if ((r = match_tflite_prelu(g, err, err_size)) < 0)
+		return r;
+	remove_dead(g);
 	for (int iter = 0; iter < 100000; iter++) {
 		int changed = 0;
 		r = fuse_pass(g, &changed);
