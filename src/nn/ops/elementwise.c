@@ -75,6 +75,10 @@ static inline int32_t pow_i32(int32_t x, int32_t y)
 
 /* -------------------------------------------------------- inner kernels */
 
+/* x < 0 ? a*x : x without a branch: a conditional multiply is not
+** if-converted under -ftrapping-math, so that form does not vectorise. */
+#define PRELU_F32(x, a) (((x) > 0.0f ? (x) : 0.0f) + (a) * ((x) < 0.0f ? (x) : 0.0f))
+
 /*
 ** One strided run of n elements: o[i] = EXPR(x = a[i*sa], y = b[i*sb]).
 ** The stride patterns that occur in practice get their own loops.
@@ -106,7 +110,7 @@ static inline int32_t pow_i32(int32_t x, int32_t y)
 		}                                                                     \
 	} while (0)
 
-static void bin_f32(enum fl_op op, float *restrict o, const float *restrict a, int64_t sa, const float *restrict b,
+FL_OPS_VECTORIZE static void bin_f32(enum fl_op op, float *restrict o, const float *restrict a, int64_t sa, const float *restrict b,
                     int64_t sb, int64_t n)
 {
 	switch (op) {
@@ -120,13 +124,44 @@ static void bin_f32(enum fl_op op, float *restrict o, const float *restrict a, i
 	case FL_OP_FLOOR_DIV: BIN_LOOP(float, floorf(x / y)); break;
 	case FL_OP_FLOOR_MOD: BIN_LOOP(float, floor_mod_f32(x, y)); break;
 	case FL_OP_POW: BIN_LOOP(float, powf(x, y)); break;
-	case FL_OP_PRELU: BIN_LOOP(float, x < 0.0f ? y * x : x); break;
+	case FL_OP_PRELU: BIN_LOOP(float, PRELU_F32(x, y)); break;
 	default: break;
 	}
 }
 
+/* rows x C: row r reads a + r*ra, b + r*rb (one of them 0: the per-channel
+** operand) and writes o + r*C.  One call for a whole range of rows. */
+#define ROW_LOOP(EXPR)                                                        \
+	for (int64_t r = 0; r < rows; r++) {                                      \
+		const float *restrict a = A + r * ra, *restrict b = B + r * rb;       \
+		float *restrict o = O + r * C;                                        \
+		for (int64_t i = 0; i < C; i++) {                                     \
+			float x = a[i], y = b[i];                                         \
+			o[i] = (EXPR);                                                    \
+		}                                                                     \
+	}
+
+FL_OPS_VECTORIZE static void bin_f32_rows(enum fl_op op, float *O, const float *A, int64_t ra, const float *B,
+                                          int64_t rb, int64_t C, int64_t rows)
+{
+	switch (op) {
+	case FL_OP_ADD: ROW_LOOP(x + y); break;
+	case FL_OP_SUB: ROW_LOOP(x - y); break;
+	case FL_OP_MUL: ROW_LOOP(x * y); break;
+	case FL_OP_DIV: ROW_LOOP(x / y); break;
+	case FL_OP_MAXIMUM: ROW_LOOP(x > y ? x : y); break;
+	case FL_OP_MINIMUM: ROW_LOOP(x < y ? x : y); break;
+	case FL_OP_SQUARED_DIFF: ROW_LOOP((x - y) * (x - y)); break;
+	case FL_OP_PRELU: ROW_LOOP(PRELU_F32(x, y)); break;
+	default:
+		for (int64_t r = 0; r < rows; r++)
+			bin_f32(op, O + r * C, A + r * ra, 1, B + r * rb, 1, C);
+		break;
+	}
+}
+
 /* Integer maths wraps (two's complement) like TF's int32 kernels. */
-static void bin_i32(enum fl_op op, int32_t *restrict o, const int32_t *restrict a, int64_t sa,
+FL_OPS_VECTORIZE static void bin_i32(enum fl_op op, int32_t *restrict o, const int32_t *restrict a, int64_t sa,
                     const int32_t *restrict b, int64_t sb, int64_t n)
 {
 	switch (op) {
@@ -145,26 +180,26 @@ static void bin_i32(enum fl_op op, int32_t *restrict o, const int32_t *restrict 
 	}
 }
 
-static void eq_f32(uint8_t *restrict o, const float *restrict a, int64_t sa, const float *restrict b, int64_t sb,
+FL_OPS_VECTORIZE static void eq_f32(uint8_t *restrict o, const float *restrict a, int64_t sa, const float *restrict b, int64_t sb,
                    int64_t n)
 {
 	BIN_LOOP(float, (uint8_t)(x == y));
 }
 
-static void eq_i32(uint8_t *restrict o, const int32_t *restrict a, int64_t sa, const int32_t *restrict b,
+FL_OPS_VECTORIZE static void eq_i32(uint8_t *restrict o, const int32_t *restrict a, int64_t sa, const int32_t *restrict b,
                    int64_t sb, int64_t n)
 {
 	BIN_LOOP(int32_t, (uint8_t)(x == y));
 }
 
-static void eq_u8(uint8_t *restrict o, const uint8_t *restrict a, int64_t sa, const uint8_t *restrict b,
+FL_OPS_VECTORIZE static void eq_u8(uint8_t *restrict o, const uint8_t *restrict a, int64_t sa, const uint8_t *restrict b,
                   int64_t sb, int64_t n)
 {
 	BIN_LOOP(uint8_t, (uint8_t)(x == y));
 }
 
 /* A fused activation after ADD (residual block + relu). */
-static void apply_act_f32(int act, float alpha, float *restrict o, int64_t n)
+FL_OPS_VECTORIZE static void apply_act_f32(int act, float alpha, float *restrict o, int64_t n)
 {
 	switch (act) {
 	case FL_ACT_RELU:
@@ -177,7 +212,7 @@ static void apply_act_f32(int act, float alpha, float *restrict o, int64_t n)
 		break;
 	case FL_ACT_LEAKY_RELU:
 		for (int64_t i = 0; i < n; i++)
-			o[i] = o[i] < 0.0f ? alpha * o[i] : o[i];
+			o[i] = PRELU_F32(o[i], alpha);
 		break;
 	case FL_ACT_SIGMOID:
 		for (int64_t i = 0; i < n; i++)
@@ -258,6 +293,29 @@ static void bin_range(void *arg, int64_t lo, int64_t hi)
 		rem /= p->dims[d];
 		oa += idx[d] * p->sa[d];
 		ob += idx[d] * p->sb[d];
+	}
+	/* Per-channel pattern ([N,H,W,C] op [C]): whole rows where one operand
+	** rewinds go to one row kernel call, without the odometer. */
+	if (nd == 2 && p->sa[1] == 1 && p->sb[1] == 1 && idx[1] == 0 && op != FL_OP_EQUAL &&
+	    ((p->sa[0] == p->dims[1] && p->sb[0] == 0) || (p->sa[0] == 0 && p->sb[0] == p->dims[1]))) {
+		int64_t C = p->dims[1], rows = (hi - lo) / C;
+		if (c->a->dtype == FL_DTYPE_F32 && rows > 0) {
+			float *po = (float *)c->o->data + lo;
+			bin_f32_rows(op, po, (const float *)c->a->data + oa, p->sa[0], (const float *)c->b->data + ob, p->sb[0],
+			             C, rows);
+			if (op == FL_OP_ADD && c->n->attr.act)
+				apply_act_f32(c->n->attr.act, c->n->attr.act_alpha, po, rows * C);
+			lo += rows * C;
+		}
+		/* the rest (ints, a partial row) takes the general walk */
+		rem = lo;
+		oa = ob = 0;
+		for (int d = nd - 1; d >= 0; d--) {
+			idx[d] = rem % p->dims[d];
+			rem /= p->dims[d];
+			oa += idx[d] * p->sa[d];
+			ob += idx[d] * p->sb[d];
+		}
 	}
 	for (int64_t pos = lo; pos < hi;) {
 		int64_t cnt = FL_MIN(p->dims[last] - idx[last], hi - pos);
@@ -411,7 +469,7 @@ struct un_ctx {
 	struct fl_tensor *o;
 };
 
-static void un_range(void *arg, int64_t lo, int64_t hi)
+FL_OPS_VECTORIZE static void un_range(void *arg, int64_t lo, int64_t hi)
 {
 	struct un_ctx *c = arg;
 	float alpha = c->n->attr.act_alpha;
@@ -429,7 +487,7 @@ static void un_range(void *arg, int64_t lo, int64_t hi)
 	switch (c->n->op) {
 	case FL_OP_RELU: UN_LOOP(float, x > 0.0f ? x : 0.0f); break;
 	case FL_OP_RELU6: UN_LOOP(float, x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x)); break;
-	case FL_OP_LEAKY_RELU: UN_LOOP(float, x < 0.0f ? alpha * x : x); break;
+	case FL_OP_LEAKY_RELU: UN_LOOP(float, PRELU_F32(x, alpha)); break;
 	case FL_OP_SIGMOID: UN_LOOP(float, 1.0f / (1.0f + expf(-x))); break;
 	case FL_OP_SQRT: UN_LOOP(float, sqrtf(x)); break;
 	case FL_OP_RSQRT: UN_LOOP(float, 1.0f / sqrtf(x)); break;

@@ -71,7 +71,7 @@ struct pool_ctx {
 };
 
 /* Output rows [lo, hi) of N*OH. */
-static void pool_range(void *arg, int64_t lo, int64_t hi)
+FL_OPS_VECTORIZE static void pool_range(void *arg, int64_t lo, int64_t hi)
 {
 	const struct pool_ctx *c = arg;
 	const struct pool_geom *g = &c->g;

@@ -74,7 +74,7 @@ static size_t reduce_scratch(const struct fl_node *n, const struct fl_tensor *co
 ** reduced), and the innermost run is either kept (acc[j] op= x[j]) or
 ** reduced (acc[0] op= sum of the run).
 */
-static int reduce_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
+FL_OPS_VECTORIZE static int reduce_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
                       const struct fl_exec *ex)
 {
 	const struct fl_tensor *x = in[0];
@@ -240,7 +240,7 @@ struct softmax_ctx {
 };
 
 /* Rows [lo, hi) of outer*inner: y = exp(x - max) / sum(exp(x - max)). */
-static void softmax_range(void *arg, int64_t lo, int64_t hi)
+FL_OPS_VECTORIZE static void softmax_range(void *arg, int64_t lo, int64_t hi)
 {
 	struct softmax_ctx *c = arg;
 	int64_t L = c->len, in = c->inner;

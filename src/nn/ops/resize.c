@@ -120,7 +120,7 @@ struct resize_ctx {
 };
 
 /* Output rows [lo, hi) of N*OH. */
-static void resize_range(void *arg, int64_t lo, int64_t hi)
+FL_OPS_VECTORIZE static void resize_range(void *arg, int64_t lo, int64_t hi)
 {
 	const struct resize_ctx *c = arg;
 	int64_t H = c->x->dims[1], W = c->x->dims[2], C = c->x->dims[3];

@@ -402,7 +402,7 @@ struct pad_ctx {
 	float value;
 };
 
-static void fill_value(void *dst, enum fl_dtype dt, float v, int64_t n)
+FL_OPS_VECTORIZE static void fill_value(void *dst, enum fl_dtype dt, float v, int64_t n)
 {
 	if (dt == FL_DTYPE_F32) {
 		float *d = dst;
@@ -418,35 +418,43 @@ static void fill_value(void *dst, enum fl_dtype dt, float v, int64_t n)
 }
 
 /* Output rows [lo, hi) (a row = the last dim): a row that maps into the
-** input gets pad + copy + pad, any other row is all padding value. */
+** input gets pad + copy + pad, any other row is all padding value.  The
+** row's coordinates advance like an odometer (no division per row). */
 static void pad_range(void *arg, int64_t lo, int64_t hi)
 {
 	struct pad_ctx *c = arg;
 	const struct fl_tensor *x = c->x;
-	int r = x->n_dims, last = r - 1;
+	int last = x->n_dims - 1;
 	size_t esz = fl_dtype_size(x->dtype);
-	int64_t ow = c->o->dims[last], iw = x->dims[last];
-	int64_t xst[FL_MAX_DIMS];
+	int64_t ow = c->o->dims[last], iw = x->dims[last], pl = c->pads[2 * last], pr = c->pads[2 * last + 1];
+	int64_t xst[FL_MAX_DIMS], idx[FL_MAX_DIMS], rem = lo;
 
 	fl__ops_strides(x, xst);
+	for (int d = last - 1; d >= 0; d--) {
+		idx[d] = rem % c->o->dims[d];
+		rem /= c->o->dims[d];
+	}
 	for (int64_t row = lo; row < hi; row++) {
 		char *o = (char *)c->o->data + (size_t)(row * ow) * esz;
-		int64_t rem = row, off = 0;
+		int64_t off = 0;
 		int inside = 1;
-		for (int d = last - 1; d >= 0; d--) {
-			int64_t i = rem % c->o->dims[d] - c->pads[2 * d];
-			rem /= c->o->dims[d];
-			if (i < 0 || i >= x->dims[d])
-				inside = 0;
+		for (int d = 0; d < last; d++) {
+			int64_t i = idx[d] - c->pads[2 * d];
+			inside &= i >= 0 && i < x->dims[d];
 			off += i * xst[d];
 		}
 		if (!inside) {
 			fill_value(o, x->dtype, c->value, ow);
-			continue;
+		} else {
+			fill_value(o, x->dtype, c->value, pl);
+			memcpy(o + (size_t)pl * esz, (const char *)x->data + (size_t)off * esz, (size_t)iw * esz);
+			fill_value(o + (size_t)(pl + iw) * esz, x->dtype, c->value, pr);
 		}
-		fill_value(o, x->dtype, c->value, c->pads[2 * last]);
-		memcpy(o + (size_t)c->pads[2 * last] * esz, (const char *)x->data + (size_t)off * esz, (size_t)iw * esz);
-		fill_value(o + (size_t)(c->pads[2 * last] + iw) * esz, x->dtype, c->value, c->pads[2 * last + 1]);
+		for (int d = last - 1; d >= 0; d--) {
+			if (++idx[d] < c->o->dims[d])
+				break;
+			idx[d] = 0;
+		}
 	}
 }
 
