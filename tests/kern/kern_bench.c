@@ -6,7 +6,7 @@
 ** of the calling thread, 2-thread times are wall-clock.  Tests never assert on
 ** time: this only reports.
 **
-**   FL_BENCH=1 build/fl_tests kern_bench
+**   FL_BENCH=1 [FL_BENCH_ONLY=dw3x3] build/fl_tests kern_bench
 */
 #include "kern_util.h"
 
@@ -106,6 +106,9 @@ FL_TEST_T(kern_bench_conv, 600)
 	printf("%-34s %10s %9s %10s %9s\n", "shape", "1 thread", "ms", "2 threads", "ms");
 	for (size_t s = 0; s < FL_ARRAY_SIZE(bshapes); s++) {
 		const struct bshape *p = &bshapes[s];
+		const char *only = getenv("FL_BENCH_ONLY"); /* substring of the shape names */
+		if (only && *only && !strstr(p->name, only))
+			continue;
 		struct kcase c;
 		memset(&c, 0, sizeof(c));
 		kc_tensor(&c, 0, 4, (const int64_t[]){1, p->h, p->w, p->ci});
@@ -118,13 +121,14 @@ FL_TEST_T(kern_bench_conv, 600)
 		kc_wire(&c, p->depthwise ? FL_OP_DWCONV2D : FL_OP_CONV2D, &a, 1);
 		kc_prepare(&c, isa);
 		const int oh = (p->h + p->stride - 1) / p->stride, ow = (p->w + p->stride - 1) / p->stride;
-		float *y = malloc((size_t)oh * ow * p->co * sizeof(float));
+		const char *yo = getenv("FL_BENCH_YOFF");
+		float *ybuf = malloc((size_t)oh * ow * p->co * sizeof(float) + 4096), *y = ybuf + (yo ? atoi(yo) : 0);
 		double flops = 2.0 * oh * ow * p->co * p->k * p->k * (p->depthwise ? 1 : p->ci);
 		double t1 = time_run(&c, NULL, y), t2 = time_run(&c, pool2, y);
 		printf("%-34s %10.1f %9.3f %10.1f %9.3f\n", p->name, flops / t1 * 1e-9, t1 * 1e3, flops / t2 * 1e-9,
 		       t2 * 1e3);
 		fflush(stdout);
-		free(y);
+		free(ybuf);
 		kc_free(&c);
 	}
 	fl__pool_destroy(pool2);

@@ -417,6 +417,17 @@ struct gemm_job {
 	size_t slice; /* floats per thread */
 };
 
+/* Below this much work a run stays on the calling thread: waking the
+** pool costs more than the second thread saves. */
+#define PAR_MIN_FLOPS 1000000.0
+
+/* Threads worth using for `flops` of work. */
+static int par_threads(const struct fl_exec *ex, double flops, double min_flops)
+{
+	int n = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	return flops < min_flops ? 1 : n;
+}
+
 /* Split m rows x n_panels panels into tasks for n_thr threads; rows in
 ** multiples of `align`. */
 static int split_work(int m, int n_panels, int align, int n_thr, int *m_chunk, int *p_chunk, int *n_pt)
@@ -515,7 +526,8 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 		             out[0].data);
 		return 0;
 	}
-	const int n_thr = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	const int n_thr_all = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	const int n_thr = par_threads(ex, 2.0 * g.n * g.oh * g.ow * g.co * p->k, PAR_MIN_FLOPS);
 	struct gemm_job j;
 	memset(&j, 0, sizeof(j));
 	j.p = p;
@@ -546,7 +558,7 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 		for (int kx = 0; kx < g.kw; kx++)
 			toff[ky * g.kw + kx] = ((ptrdiff_t)ky * g.dh * g.iw + (ptrdiff_t)kx * g.dw) * g.ci;
 	j.slice = conv_slice(p);
-	if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr)
+	if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr_all)
 		return FL_EINTERNAL; /* the session did not give the scratch asked for */
 	j.ck.g = g;
 	j.ck.x = in[0]->data;
@@ -558,6 +570,21 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 	int tasks = split_work(j.gm.m, 1, p->mr, n_thr, &j.m_chunk, &dummy_pc, &dummy_npt);
 	fl__pool_run(ex->pool, conv_task, &j, tasks);
 	return 0;
+}
+
+/* Floats of the depthwise zero row: one input row plus a vector. */
+static size_t dw_zero_floats(const struct fl__conv_geom *g)
+{
+	return (size_t)g->iw * g->ci + 16;
+}
+
+static size_t dw_scratch(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out,
+                         int n_threads)
+{
+	struct fl__conv_geom g;
+	if (!n->prep || conv_geom(n, in[0], in[1], 1, &g, NULL, 0) < 0 || g.iw < 0 || g.ci < 0)
+		return 0;
+	return dw_zero_floats(&g) * sizeof(float);
 }
 
 struct dw_job {
@@ -605,7 +632,14 @@ static int dw_run(const struct fl_node *n, const struct fl_tensor *const *in, st
 	j.rows = g.n * g.oh;
 	if (j.rows == 0 || g.ow == 0)
 		return 0;
-	const int n_thr = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	/* a zero row stands in for the rows of the top/bottom padding */
+	const size_t zn = dw_zero_floats(&g);
+	j.d.zero = NULL;
+	if (ex && ex->scratch && ex->scratch_size >= zn * sizeof(float)) {
+		memset(ex->scratch, 0, zn * sizeof(float));
+		j.d.zero = ex->scratch;
+	}
+	const int n_thr = par_threads(ex, 2.0 * j.rows * g.ow * g.co * g.kh * g.kw, PAR_MIN_FLOPS / 4);
 	int tasks = n_thr == 1 ? 1 : FL_MIN(j.rows, 4 * n_thr);
 	j.chunk = (j.rows + tasks - 1) / tasks;
 	tasks = (j.rows + j.chunk - 1) / j.chunk;
@@ -779,7 +813,7 @@ static int mm_run(const struct fl_node *n, const struct fl_tensor *const *in, st
 		               n->attr.act_alpha, p->alpha, s.n, out[0].data);
 		return 0;
 	}
-	const int n_thr = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	const int n_thr = par_threads(ex, 2.0 * j.gm.m * s.n * s.k, PAR_MIN_FLOPS);
 	int tasks = split_work(j.gm.m, p->n_panels, p->mr, n_thr, &j.m_chunk, &j.p_chunk, &j.n_pt);
 	fl__pool_run(ex ? ex->pool : NULL, gemm_task, &j, tasks);
 	return 0;
@@ -801,7 +835,7 @@ const struct fl_op_def fl__opdef_dwconv2d = {
 	.tf_name = "DepthwiseConv2dNative",
 	.infer = dw_infer,
 	.run = dw_run,
-	.scratch = NULL,
+	.scratch = dw_scratch,
 	.flops = dw_flops,
 	.prepare = dw_prepare,
 	.release = op_release,

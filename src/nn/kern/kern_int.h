@@ -127,6 +127,8 @@ struct fl__dw {
 	const float *bias; /* [cp] */
 	int cp;            /* channels padded to the vector width */
 	struct fl__act act;
+	const float *zero; /* iw*ci + 16 zeros (stands in for padding rows), or
+	                   ** NULL: generic per-pixel path only */
 };
 
 /* ------------------------------------------------------------ reference */

@@ -273,11 +273,28 @@ void FN(conv)(const struct fl__convk *ck, int m0, int m1, float *scratch)
 
 /* ------------------------------------------------------------- depthwise */
 
+/*
+** Depthwise, multiplier 1: for each output row and each block of VW
+** channels, the K input rows are given as K row pointers -- rows above or
+** below the image point at a zero row (d->zero), so top/bottom padding
+** costs nothing.  Columns whose window lies inside the image run the
+** unrolled interior kernel (3x3 / 5x5, dilation 1); the few left/right
+** edge columns skip their out-of-image taps.  Other filters go through the
+** generic per-pixel loop.
+*/
+
 /* Masked or plain load of one channel block: `full` is a constant. */
 #define KS_LD(full, p, m) ((full) ? V_LOAD(p) : V_LOADM(p, m))
 
-/* One output pixel with taps clipped to the image: rows [ky0, ky1) and
-** columns whose input x falls inside.  x0 points at input (iy0, ix0, cb). */
+KS_INLINE void ks_dw_out(const int full, float *y, MASK m, VEC v)
+{
+	if (full)
+		V_STORE(y, v);
+	else
+		V_STOREM(y, m, v);
+}
+
+/* Generic pixel: rows [ky0, ky1), columns inside the image. */
 KS_INLINE VEC ks_dw_pixel(const struct fl__dw *d, const float *xb, int iy0, int ix0, int ky0, int ky1,
                           const float *w, VEC acc, MASK m)
 {
@@ -295,28 +312,52 @@ KS_INLINE VEC ks_dw_pixel(const struct fl__dw *d, const float *xb, int iy0, int 
 	return acc;
 }
 
-/* The interior of one row for a K x K filter (dilation 1) with all K rows
-** inside the image: taps in registers; 4 pixels per iteration, each with
-** two accumulators (even / odd taps), so 8 independent FMA chains hide the
-** FMA latency.  Input is addressed as q + j*ps from one pointer per tap. */
-KS_INLINE void ks_dw_fast(const int K, const int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c,
-                          const float *w, int cp, VEC bias, float *y, int count, MASK m, int act, VEC sa)
+/* One row's channel block for a K x K filter: rp[ky] point at the input
+** rows (already offset to this channel block), columns [0, ow). */
+KS_INLINE void ks_dw_row(const int K, const int full, const float *const *rp, int iw, int pl, int sw, int c,
+                         const float *w, int cp, VEC bias, float *y, int ow, int ox_lo, int ox_hi, MASK m, int act,
+                         VEC sa)
 {
 	VEC wt[25];
 #pragma GCC unroll 25
 	for (int t = 0; t < K * K; t++)
 		wt[t] = V_LOAD(w + t * cp);
+	const ptrdiff_t ps = (ptrdiff_t)sw * c;
+
+	/* edge columns: taps outside the image skipped */
+	for (int ox = 0; ox < ow; ox++) {
+		if (ox == ox_lo && ox_hi > ox_lo)
+			ox = ox_hi;
+		if (ox >= ow)
+			break;
+		const int ix0 = ox * sw - pl;
+		VEC a = bias;
+#pragma GCC unroll 5
+		for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+			for (int kx = 0; kx < K; kx++) {
+				const int ix = ix0 + kx;
+				if (ix >= 0 && ix < iw)
+					a = V_FMA(KS_LD(full, rp[ky] + (ptrdiff_t)ix * c, m), wt[ky * K + kx], a);
+			}
+		ks_dw_out(full, y + (ptrdiff_t)ox * c, m, ks_act(act, a, sa));
+	}
+
+	/* interior: 4 pixels per iteration, each with two accumulators (even /
+	** odd taps), so 8 independent FMA chains hide the FMA latency */
+	const ptrdiff_t xoff = (ptrdiff_t)(ox_lo * sw - pl) * c;
+	const int count = ox_hi - ox_lo;
+	float *yo = y + (ptrdiff_t)ox_lo * c;
 	int i = 0;
 	for (; i + 4 <= count; i += 4) {
 		VEC a0 = bias, a1 = bias, a2 = bias, a3 = bias;
 		VEC b0 = V_ZERO(), b1 = V_ZERO(), b2 = V_ZERO(), b3 = V_ZERO();
-		const float *xp = x + i * ps;
 #pragma GCC unroll 5
 		for (int ky = 0; ky < K; ky++) {
-			/* The row pointers are made opaque so the compiler addresses
-			** taps as [row + kx*c] instead of hoisting K*K*4 offsets into
-			** (spilled) registers. */
-			const float *r0 = xp + ky * rs;
+			/* opaque row pointers: the compiler addresses taps as
+			** [row + kx*c] instead of hoisting K*K*4 offsets into
+			** (spilled) registers */
+			const float *r0 = rp[ky] + xoff + i * ps;
 			KS_OPAQUE(r0);
 			const float *r1 = r0 + ps, *r2 = r0 + 2 * ps, *r3 = r1 + 2 * ps;
 			KS_OPAQUE(r1);
@@ -339,60 +380,40 @@ KS_INLINE void ks_dw_fast(const int K, const int full, const float *x, ptrdiff_t
 				}
 			}
 		}
-		a0 = ks_act(act, V_ADD(a0, b0), sa);
-		a1 = ks_act(act, V_ADD(a1, b1), sa);
-		a2 = ks_act(act, V_ADD(a2, b2), sa);
-		a3 = ks_act(act, V_ADD(a3, b3), sa);
-		float *yp = y + i * c;
-		if (full) {
-			V_STORE(yp, a0);
-			V_STORE(yp + c, a1);
-			V_STORE(yp + 2 * c, a2);
-			V_STORE(yp + 3 * c, a3);
-		} else {
-			V_STOREM(yp, m, a0);
-			V_STOREM(yp + c, m, a1);
-			V_STOREM(yp + 2 * c, m, a2);
-			V_STOREM(yp + 3 * c, m, a3);
-		}
+		float *yp = yo + i * c;
+		ks_dw_out(full, yp, m, ks_act(act, V_ADD(a0, b0), sa));
+		ks_dw_out(full, yp + c, m, ks_act(act, V_ADD(a1, b1), sa));
+		ks_dw_out(full, yp + 2 * c, m, ks_act(act, V_ADD(a2, b2), sa));
+		ks_dw_out(full, yp + 3 * c, m, ks_act(act, V_ADD(a3, b3), sa));
 	}
 	for (; i < count; i++) {
 		VEC a0 = bias, b0 = V_ZERO();
-		const float *xp = x + i * ps;
 #pragma GCC unroll 5
-		for (int ky = 0; ky < K; ky++)
+		for (int ky = 0; ky < K; ky++) {
+			const float *r0 = rp[ky] + xoff + i * ps;
 #pragma GCC unroll 5
 			for (int kx = 0; kx < K; kx++) {
 				if ((ky * K + kx) & 1)
-					b0 = V_FMA(KS_LD(full, xp + ky * rs + kx * c, m), wt[ky * K + kx], b0);
+					b0 = V_FMA(KS_LD(full, r0 + kx * c, m), wt[ky * K + kx], b0);
 				else
-					a0 = V_FMA(KS_LD(full, xp + ky * rs + kx * c, m), wt[ky * K + kx], a0);
+					a0 = V_FMA(KS_LD(full, r0 + kx * c, m), wt[ky * K + kx], a0);
 			}
-		a0 = ks_act(act, V_ADD(a0, b0), sa);
-		if (full)
-			V_STORE(y + i * c, a0);
-		else
-			V_STOREM(y + i * c, m, a0);
+		}
+		ks_dw_out(full, yo + i * c, m, ks_act(act, V_ADD(a0, b0), sa));
 	}
 }
 
-static void ks_dw_fast3(int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c, const float *w, int cp,
-                        VEC bias, float *y, int count, MASK m, int act, VEC sa)
-{
-	if (full)
-		ks_dw_fast(3, 1, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
-	else
-		ks_dw_fast(3, 0, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
-}
-
-static void ks_dw_fast5(int full, const float *x, ptrdiff_t rs, ptrdiff_t ps, int c, const float *w, int cp,
-                        VEC bias, float *y, int count, MASK m, int act, VEC sa)
-{
-	if (full)
-		ks_dw_fast(5, 1, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
-	else
-		ks_dw_fast(5, 0, x, rs, ps, c, w, cp, bias, y, count, m, act, sa);
-}
+#define KS_DW_ROW_DEF(K)                                                                                     \
+	static void ks_dw_row##K(int full, const float *const *rp, int iw, int pl, int sw, int c, const float *w, \
+	                         int cp, VEC bias, float *y, int ow, int ox_lo, int ox_hi, MASK m, int act, VEC sa) \
+	{                                                                                                        \
+		if (full)                                                                                            \
+			ks_dw_row(K, 1, rp, iw, pl, sw, c, w, cp, bias, y, ow, ox_lo, ox_hi, m, act, sa);                \
+		else                                                                                                 \
+			ks_dw_row(K, 0, rp, iw, pl, sw, c, w, cp, bias, y, ow, ox_lo, ox_hi, m, act, sa);                \
+	}
+KS_DW_ROW_DEF(3)
+KS_DW_ROW_DEF(5)
 
 static inline int ks_cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -407,51 +428,46 @@ void FN(dw)(const struct fl__dw *d, int r0, int r1)
 	int ox_hi = hi_num < 0 ? 0 : FL_MIN(g->ow, hi_num / g->sw + 1);
 	if (ox_hi < ox_lo)
 		ox_hi = ox_lo;
-	const int fast = g->kh == g->kw && (g->kh == 3 || g->kh == 5) && g->dh == 1 && g->dw == 1;
+	const int fast = g->kh == g->kw && (g->kh == 3 || g->kh == 5) && g->dh == 1 && g->dw == 1 && d->zero;
 
 	for (int r = r0; r < r1; r++) {
 		const int b = r / g->oh, oy = r % g->oh;
 		const int iy0 = oy * g->sh - g->pt;
-		int ky0 = iy0 < 0 ? ks_cdiv(-iy0, g->dh) : 0;
-		int ky1 = g->ih - iy0 <= 0 ? 0 : FL_MIN(g->kh, ks_cdiv(g->ih - iy0, g->dh));
-		if (ky1 < ky0)
-			ky1 = ky0;
 		const float *xb = d->x + (ptrdiff_t)b * g->ih * g->iw * c;
 		float *yr = d->y + ((ptrdiff_t)b * g->oh + oy) * g->ow * c;
-
-		for (int cb = 0; cb < c; cb += VW) {
-			const int full = cb + VW <= c;
-			const MASK m = V_MASK(full ? VW : c - cb);
-			const VEC bias = V_LOAD(d->bias + cb);
-			const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->act.alpha + cb) : V_SET1(d->act.slope);
-			const float *w = d->w + cb;
-			const float *xc = xb + cb;
-			int lo = 0, hi = 0; /* columns done by the fast path */
-			if (fast && ky0 == 0 && ky1 == g->kh) {
-				const float *xs = xc + ((ptrdiff_t)iy0 * g->iw + (ox_lo * g->sw - g->pl)) * c;
-				float *ys = yr + (ptrdiff_t)ox_lo * c + cb;
-				if (g->kh == 3)
-					ks_dw_fast3(full, xs, (ptrdiff_t)g->iw * c, (ptrdiff_t)g->sw * c, c, w, d->cp, bias, ys,
-					            ox_hi - ox_lo, m, act, sa);
-				else
-					ks_dw_fast5(full, xs, (ptrdiff_t)g->iw * c, (ptrdiff_t)g->sw * c, c, w, d->cp, bias, ys,
-					            ox_hi - ox_lo, m, act, sa);
-				lo = ox_lo;
-				hi = ox_hi;
+		if (fast) {
+			const float *rows[5];
+			for (int ky = 0; ky < g->kh; ky++) {
+				const int iy = iy0 + ky;
+				rows[ky] = iy >= 0 && iy < g->ih ? xb + (ptrdiff_t)iy * g->iw * c : d->zero;
 			}
-			/* the border columns (or the whole row) one pixel at a time */
-			for (int ox = 0; ox < g->ow; ox++) {
-				if (ox == lo && hi > lo) {
-					ox = hi - 1;
-					continue;
+			for (int cb = 0; cb < c; cb += VW) {
+				const int full = cb + VW <= c;
+				const MASK m = V_MASK(full ? VW : c - cb);
+				const VEC bias = V_LOAD(d->bias + cb);
+				const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->act.alpha + cb) : V_SET1(d->act.slope);
+				const float *rp[5];
+				for (int ky = 0; ky < g->kh; ky++)
+					rp[ky] = rows[ky] + cb;
+				(g->kh == 3 ? ks_dw_row3 : ks_dw_row5)(full, rp, g->iw, g->pl, g->sw, c, d->w + cb, d->cp, bias,
+				                                       yr + cb, g->ow, ox_lo, ox_hi, m, act, sa);
+			}
+		} else {
+			int ky0 = iy0 < 0 ? ks_cdiv(-iy0, g->dh) : 0;
+			int ky1 = g->ih - iy0 <= 0 ? 0 : FL_MIN(g->kh, ks_cdiv(g->ih - iy0, g->dh));
+			if (ky1 < ky0)
+				ky1 = ky0;
+			for (int cb = 0; cb < c; cb += VW) {
+				const MASK m = V_MASK(FL_MIN(VW, c - cb));
+				const VEC bias = V_LOAD(d->bias + cb);
+				const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->act.alpha + cb) : V_SET1(d->act.slope);
+				for (int ox = 0; ox < g->ow; ox++) {
+					VEC acc = ks_dw_pixel(d, xb + cb, iy0, ox * g->sw - g->pl, ky0, ky1, d->w + cb, bias, m);
+					V_STOREM(yr + (ptrdiff_t)ox * c + cb, m, ks_act(act, acc, sa));
 				}
-				VEC acc = ks_dw_pixel(d, xc, iy0, ox * g->sw - g->pl, ky0, ky1, w, bias, m);
-				acc = ks_act(act, acc, sa);
-				V_STOREM(yr + (ptrdiff_t)ox * c + cb, m, acc);
 			}
-			if (act == FL_ACT_SIGMOID)
-				for (int ox = 0; ox < g->ow; ox++)
-					ks_sigmoid_tile(yr + (ptrdiff_t)ox * c + cb, 0, 1, FL_MIN(VW, c - cb));
 		}
+		if (act == FL_ACT_SIGMOID)
+			ks_sigmoid_tile(yr, 0, 1, g->ow * c);
 	}
 }
