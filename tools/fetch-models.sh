@@ -158,6 +158,19 @@ if [ -z "$BAD" ]; then
 	exit 0
 fi
 
+# One fetcher at a time per folder (make asan and make test may both get
+# here); whoever waited re-checks, as the other may have fetched already.
+mkdir -p "$CACHE"
+if command -v flock >/dev/null; then
+	exec 9>"$CACHE/.lock"
+	flock 9
+	verify
+	if [ -z "$BAD" ]; then
+		echo "models: $N_OK files verified in $MODELS"
+		exit 0
+	fi
+fi
+
 # Say what is wrong with files that were there (a fresh checkout has none).
 if [ "$N_OK" -gt 0 ] || printf '%s' "$BAD" | grep -q '^ALTERED'; then
 	printf '%s' "$BAD" | sed 's/^/fetch-models: /; s/$/ -- fetching again/' >&2
