@@ -285,6 +285,7 @@ FL_TEST(ops_gather)
 	struct fl_tensor out[FL_MAX_DIMS];
 	struct fl_node n = tt_node(FL_OP_GATHER);
 	struct fl_tensor p = T_F32(DIMS(3, 2), 1, 2, 3, 4, 5, 6);
+	fl_log_set_level(-1); /* the bad-index cases below log an error */
 	struct fl_tensor i = T_I32(DIMS(2), 2, 0);
 	struct fl_tensor a0 = T_SCALAR_I32(0), a1 = T_SCALAR_I32(1);
 	n.n_in = 3;
