@@ -13,7 +13,7 @@ BUILD   ?= build
 CC      ?= cc
 PKGS    := jansson libavformat libavcodec libswscale libavutil libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lavformat -lavcodec -lswscale -lavutil -lcrypto)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers
 ifeq ($(CI),true)
@@ -36,7 +36,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 
 VERSION := 0.1.0
 
-.PHONY: all models verify-models refs test check asan ubsan fuzz bench clean checksymbols demo
+.PHONY: all setup models verify-models refs test check asan ubsan fuzz bench clean checksymbols demo
 all: $(BUILD)/faceline $(BUILD)/libfaceline.a $(BUILD)/libfaceline.so $(BUILD)/faceline.pc $(BUILD)/fl_tests
 
 $(BUILD)/%.o: %.c
@@ -70,7 +70,12 @@ $(BUILD)/fl_tests: $(TEST_OBJ) $(BUILD)/libfaceline.a
 
 $(BUILD)/tests/%.o: CFLAGS += -Itests
 
-# ---------------------------------------------------------------- models
+# ---------------------------------------------------------------- set-up
+# Missing Debian packages (apt-get as root, else the exact command to run).
+# test and demo re-invoke make after it, so pkg-config sees what it installed.
+setup:
+	tools/setup.sh
+
 models:
 	tools/fetch-models.sh
 
@@ -80,7 +85,8 @@ $(BUILD)/ref/.done: tools/refgen/refgen.mjs tools/refgen/package-lock.json
 	tools/make-refs.sh $(BUILD)/ref
 
 # ------------------------------------------------------------------ tests
-test: all models refs
+test: setup
+	$(MAKE) --no-print-directory all models refs
 	FL_ROOT=. FL_REF=$(BUILD)/ref $(BUILD)/fl_tests $(T)
 
 check: test
@@ -103,11 +109,12 @@ fuzz:
 	done
 
 # ----------------------------------------------------------------- bench
-bench: all models
-	$(BUILD)/faceline bench models
-	bench/peers/run.sh
+bench: setup
+	$(MAKE) --no-print-directory all models
+	bench/peers/run.sh --faceline $(BUILD)/faceline
 
-demo: all models
+demo: setup
+	$(MAKE) --no-print-directory all models
 	$(BUILD)/faceline detect models/samples/sample1.jpg
 
 # Every exported symbol carries the fl_ prefix (SQLite's checksymbols).
