@@ -122,7 +122,7 @@ FL_TEST_T(kern_bench_conv, 600)
 		kc_prepare(&c, isa);
 		const int oh = (p->h + p->stride - 1) / p->stride, ow = (p->w + p->stride - 1) / p->stride;
 		const char *yo = getenv("FL_BENCH_YOFF");
-		float *ybuf = malloc((size_t)oh * ow * p->co * sizeof(float) + 4096), *y = ybuf + (yo ? atoi(yo) : 0);
+		float *ybuf = aligned_alloc(64, ((size_t)oh * ow * p->co * sizeof(float) + 4096 + 63) & ~(size_t)63), *y = ybuf + (yo ? atoi(yo) : 0);
 		double flops = 2.0 * oh * ow * p->co * p->k * p->k * (p->depthwise ? 1 : p->ci);
 		double t1 = time_run(&c, NULL, y), t2 = time_run(&c, pool2, y);
 		printf("%-34s %10.1f %9.3f %10.1f %9.3f\n", p->name, flops / t1 * 1e-9, t1 * 1e3, flops / t2 * 1e-9,

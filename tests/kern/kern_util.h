@@ -31,7 +31,10 @@ static inline void kc_tensor(struct kcase *c, int i, int n_dims, const int64_t *
 	for (int d = 0; d < n_dims; d++)
 		t->dims[d] = dims[d];
 	size_t n = (size_t)fl_tensor_numel(t);
-	t->data = calloc(n ? n : 1, sizeof(float));
+	/* 64-byte aligned like a session's arena */
+	size_t bytes = ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
+	t->data = aligned_alloc(64, bytes);
+	memset(t->data, 0, bytes);
 	c->have[i] = 1;
 }
 

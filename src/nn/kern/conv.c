@@ -35,6 +35,9 @@ struct kprep {
 	float *w;         /* panels, or depthwise taps [kh*kw][cp] */
 	float *bias;      /* zero-padded, never NULL */
 	float *alpha;     /* PReLU alpha, zero-padded, or NULL */
+	/* depthwise stride-1 flat kernel (see struct fl__dw) */
+	int nphase;
+	float *wpat, *bpat, *apat;
 };
 
 /* ------------------------------------------------------------ geometry */
@@ -167,6 +170,9 @@ static void prep_free(struct kprep *p)
 	fl_free(p->w);
 	fl_free(p->bias);
 	fl_free(p->alpha);
+	fl_free(p->wpat);
+	fl_free(p->bpat);
+	fl_free(p->apat);
 	fl_free(p);
 }
 
@@ -335,6 +341,34 @@ static int dw_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char
 		p->bias[j] = bias && j < c ? bias[j] : 0.0f;
 		if (p->alpha)
 			p->alpha[j] = j < c ? alpha[alpha_n == 1 ? 0 : j] : 0.0f;
+	}
+	/* the flat stride-1 kernel's patterns: lane l of phase ph is channel
+	** (ph*vw + l) mod c; only for 3x3 / 5x5 and a bounded pattern size */
+	int g_ = c, b_ = vw;
+	while (b_) {
+		int t_ = g_ % b_;
+		g_ = b_;
+		b_ = t_;
+	}
+	const int nphase = c / g_; /* lcm(vw, c) / vw */
+	if ((taps == 9 || taps == 25) && f->dims[0] == f->dims[1] && nphase <= 64) {
+		const int lanes = nphase * vw;
+		p->nphase = nphase;
+		p->wpat = fl_aligned_alloc(64, (size_t)lanes * taps * sizeof(float));
+		p->bpat = fl_aligned_alloc(64, (size_t)lanes * sizeof(float));
+		if (alpha)
+			p->apat = fl_aligned_alloc(64, (size_t)lanes * sizeof(float));
+		if (!p->wpat || !p->bpat || (alpha && !p->apat))
+			goto fail;
+		for (int ph = 0; ph < nphase; ph++)
+			for (int l = 0; l < vw; l++) {
+				const int ch = (ph * vw + l) % c;
+				for (int t = 0; t < taps; t++)
+					p->wpat[((size_t)ph * taps + t) * vw + l] = w[(size_t)t * c + ch];
+				p->bpat[ph * vw + l] = p->bias[ch];
+				if (p->apat)
+					p->apat[ph * vw + l] = p->alpha[ch];
+			}
 	}
 	n->prep = p;
 	n->isa = isa;
@@ -628,6 +662,10 @@ static int dw_run(const struct fl_node *n, const struct fl_tensor *const *in, st
 	j.d.w = p->w;
 	j.d.bias = p->bias;
 	j.d.cp = p->cp;
+	j.d.wpat = p->wpat;
+	j.d.bpat = p->bpat;
+	j.d.apat = p->apat;
+	j.d.nphase = p->nphase;
 	init_act(n, p, &j.d.act);
 	j.rows = g.n * g.oh;
 	if (j.rows == 0 || g.ow == 0)

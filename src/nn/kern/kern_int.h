@@ -129,6 +129,11 @@ struct fl__dw {
 	struct fl__act act;
 	const float *zero; /* iw*ci + 16 zeros (stands in for padding rows), or
 	                   ** NULL: generic per-pixel path only */
+	/* Stride-1 flat kernel: weights, bias and alpha expanded over
+	** L = lcm(VW, ci) lanes, nphase = L / VW vectors per tap (NULL if not
+	** packed). wpat is [nphase][kh*kw][VW]. */
+	const float *wpat, *bpat, *apat;
+	int nphase;
 };
 
 /* ------------------------------------------------------------ reference */

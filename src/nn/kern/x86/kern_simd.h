@@ -191,32 +191,46 @@ static const ks_ukr_fn ks_cukr_table[NV_MAX][14] = {
 #endif
 };
 
+/* One MR x panel tile of a GEMM at rows m, panel p. */
+static inline void ks_gemm_tile(const struct fl__gemm *g, struct ks_tile *t, int m, int mr, int p)
+{
+	const int col = p * g->nr;
+	const int ncol = FL_MIN(g->nr, g->n - col);
+	const int nv = (ncol + VW - 1) / VW;
+	t->a = g->a + m * g->lda;
+	t->b = g->b + (ptrdiff_t)p * g->nr * g->k;
+	t->bias = g->bias + col;
+	t->alpha = g->act.alpha ? g->act.alpha + col : NULL;
+	t->c = g->c + m * g->ldc + col;
+	t->last = ncol - (nv - 1) * VW;
+	ks_ukr_table[nv - 1][mr - 1](t);
+	if (t->act == FL_ACT_SIGMOID)
+		ks_sigmoid_tile(t->c, t->ldc, mr, ncol);
+}
+
 void FN(gemm)(const struct fl__gemm *g, int m0, int m1, int p0, int p1)
 {
 	const int mr_max = MR_OF(g->nv);
 	struct ks_tile t;
+	memset(&t, 0, sizeof(t));
 	t.k = g->k;
 	t.lda = g->lda;
 	t.nr = g->nr;
 	t.act = g->act.kind;
 	t.slope = g->act.slope;
 	t.ldc = g->ldc;
-	for (int m = m0; m < m1; m += mr_max) {
-		const int mr = FL_MIN(mr_max, m1 - m);
-		t.a = g->a + m * g->lda;
-		for (int p = p0; p < p1; p++) {
-			const int col = p * g->nr;
-			const int ncol = FL_MIN(g->nr, g->n - col);
-			const int nv = (ncol + VW - 1) / VW;
-			t.b = g->b + (ptrdiff_t)p * g->nr * g->k;
-			t.bias = g->bias + col;
-			t.alpha = g->act.alpha ? g->act.alpha + col : NULL;
-			t.c = g->c + m * g->ldc + col;
-			t.last = ncol - (nv - 1) * VW;
-			ks_ukr_table[nv - 1][mr - 1](&t);
-			if (t.act == FL_ACT_SIGMOID)
-				ks_sigmoid_tile(t.c, t.ldc, mr, ncol);
-		}
+	if (m1 - m0 < (p1 - p0) * g->nr) {
+		/* fewer rows than columns (late layers, FC): B is the big operand,
+		** so stream each panel once and keep the rows of A in cache */
+		for (int p = p0; p < p1; p++)
+			for (int m = m0; m < m1; m += mr_max)
+				ks_gemm_tile(g, &t, m, FL_MIN(mr_max, m1 - m), p);
+	} else {
+		/* many rows (early layers): keep MR rows of A in L1 across the
+		** panels of B */
+		for (int m = m0; m < m1; m += mr_max)
+			for (int p = p0; p < p1; p++)
+				ks_gemm_tile(g, &t, m, FL_MIN(mr_max, m1 - m), p);
 	}
 }
 
@@ -316,7 +330,7 @@ KS_INLINE VEC ks_dw_pixel(const struct fl__dw *d, const float *xb, int iy0, int 
 ** rows (already offset to this channel block), columns [0, ow). */
 KS_INLINE void ks_dw_row(const int K, const int full, const float *const *rp, int iw, int pl, int sw, int c,
                          const float *w, int cp, VEC bias, float *y, int ow, int ox_lo, int ox_hi, MASK m, int act,
-                         VEC sa)
+                         VEC sa, int interior)
 {
 	VEC wt[25];
 #pragma GCC unroll 25
@@ -343,6 +357,8 @@ KS_INLINE void ks_dw_row(const int K, const int full, const float *const *rp, in
 		ks_dw_out(full, y + (ptrdiff_t)ox * c, m, ks_act(act, a, sa));
 	}
 
+	if (!interior)
+		return;
 	/* interior: 4 pixels per iteration, each with two accumulators (even /
 	** odd taps), so 8 independent FMA chains hide the FMA latency */
 	const ptrdiff_t xoff = (ptrdiff_t)(ox_lo * sw - pl) * c;
@@ -405,15 +421,87 @@ KS_INLINE void ks_dw_row(const int K, const int full, const float *const *rp, in
 
 #define KS_DW_ROW_DEF(K)                                                                                     \
 	static void ks_dw_row##K(int full, const float *const *rp, int iw, int pl, int sw, int c, const float *w, \
-	                         int cp, VEC bias, float *y, int ow, int ox_lo, int ox_hi, MASK m, int act, VEC sa) \
+	                         int cp, VEC bias, float *y, int ow, int ox_lo, int ox_hi, MASK m, int act, VEC sa, \
+	                         int interior)                                                                   \
 	{                                                                                                        \
 		if (full)                                                                                            \
-			ks_dw_row(K, 1, rp, iw, pl, sw, c, w, cp, bias, y, ow, ox_lo, ox_hi, m, act, sa);                \
+			ks_dw_row(K, 1, rp, iw, pl, sw, c, w, cp, bias, y, ow, ox_lo, ox_hi, m, act, sa, interior);      \
 		else                                                                                                 \
-			ks_dw_row(K, 0, rp, iw, pl, sw, c, w, cp, bias, y, ow, ox_lo, ox_hi, m, act, sa);                \
+			ks_dw_row(K, 0, rp, iw, pl, sw, c, w, cp, bias, y, ow, ox_lo, ox_hi, m, act, sa, interior);      \
 	}
 KS_DW_ROW_DEF(3)
 KS_DW_ROW_DEF(5)
+
+/*
+** Stride 1: the interior of a row seen as one flat array of (ox, c)
+** values, y[j] = sum over taps of x_row[ky][j + (kx - pl) * c] * w(tap, j mod c),
+** vectorised along j with every lane in use whatever c is (24 channels
+** would waste half of a second 16-lane block otherwise).  The weights
+** repeat every L = lcm(VW, c) floats, so the row is done in P = L / VW
+** phases, each with its own pre-expanded tap vectors (d->wpat).
+*/
+KS_INLINE void ks_dw_flat(const int K, const struct fl__dw *d, const float *const *rows, float *yr, int ox_lo,
+                          int ox_hi)
+{
+	const int c = d->g.ci, P = d->nphase, L = P * VW, act = d->act.kind;
+	const ptrdiff_t j0 = (ptrdiff_t)ox_lo * c, j1 = (ptrdiff_t)ox_hi * c;
+	const ptrdiff_t base = -(ptrdiff_t)d->g.pl * c;
+	for (int ph = 0; ph < P; ph++) {
+		VEC wt[25];
+		const float *wp = d->wpat + (ptrdiff_t)ph * K * K * VW;
+#pragma GCC unroll 25
+		for (int t = 0; t < K * K; t++)
+			wt[t] = V_LOAD(wp + t * VW);
+		const VEC bias = V_LOAD(d->bpat + ph * VW);
+		const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->apat + ph * VW) : V_SET1(d->act.slope);
+		ptrdiff_t j = j0 + ph * VW;
+		for (; j + 3 * L + VW <= j1; j += 4 * L) {
+			VEC a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+#pragma GCC unroll 5
+			for (int ky = 0; ky < K; ky++) {
+				const float *r0 = rows[ky] + base + j;
+				KS_OPAQUE(r0);
+				const float *r1 = r0 + L, *r2 = r0 + 2 * L, *r3 = r1 + 2 * L;
+				KS_OPAQUE(r1);
+				KS_OPAQUE(r2);
+				KS_OPAQUE(r3);
+#pragma GCC unroll 5
+				for (int kx = 0; kx < K; kx++) {
+					const VEC wv = wt[ky * K + kx];
+					const ptrdiff_t o = (ptrdiff_t)kx * c;
+					a0 = V_FMA(V_LOAD(r0 + o), wv, a0);
+					a1 = V_FMA(V_LOAD(r1 + o), wv, a1);
+					a2 = V_FMA(V_LOAD(r2 + o), wv, a2);
+					a3 = V_FMA(V_LOAD(r3 + o), wv, a3);
+				}
+			}
+			V_STORE(yr + j, ks_act(act, a0, sa));
+			V_STORE(yr + j + L, ks_act(act, a1, sa));
+			V_STORE(yr + j + 2 * L, ks_act(act, a2, sa));
+			V_STORE(yr + j + 3 * L, ks_act(act, a3, sa));
+		}
+		for (; j < j1; j += L) {
+			const MASK m = V_MASK(j1 - j < VW ? (int)(j1 - j) : VW);
+			VEC a0 = bias;
+#pragma GCC unroll 5
+			for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+				for (int kx = 0; kx < K; kx++)
+					a0 = V_FMA(V_LOADM(rows[ky] + base + j + (ptrdiff_t)kx * c, m), wt[ky * K + kx], a0);
+			V_STOREM(yr + j, m, ks_act(act, a0, sa));
+		}
+	}
+}
+
+static void ks_dw_flat3(const struct fl__dw *d, const float *const *rows, float *yr, int ox_lo, int ox_hi)
+{
+	ks_dw_flat(3, d, rows, yr, ox_lo, ox_hi);
+}
+
+static void ks_dw_flat5(const struct fl__dw *d, const float *const *rows, float *yr, int ox_lo, int ox_hi)
+{
+	ks_dw_flat(5, d, rows, yr, ox_lo, ox_hi);
+}
 
 static inline int ks_cdiv(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -441,6 +529,7 @@ void FN(dw)(const struct fl__dw *d, int r0, int r1)
 				const int iy = iy0 + ky;
 				rows[ky] = iy >= 0 && iy < g->ih ? xb + (ptrdiff_t)iy * g->iw * c : d->zero;
 			}
+			const int flat = g->sw == 1 && d->wpat;
 			for (int cb = 0; cb < c; cb += VW) {
 				const int full = cb + VW <= c;
 				const MASK m = V_MASK(full ? VW : c - cb);
@@ -450,8 +539,10 @@ void FN(dw)(const struct fl__dw *d, int r0, int r1)
 				for (int ky = 0; ky < g->kh; ky++)
 					rp[ky] = rows[ky] + cb;
 				(g->kh == 3 ? ks_dw_row3 : ks_dw_row5)(full, rp, g->iw, g->pl, g->sw, c, d->w + cb, d->cp, bias,
-				                                       yr + cb, g->ow, ox_lo, ox_hi, m, act, sa);
+				                                       yr + cb, g->ow, ox_lo, ox_hi, m, act, sa, !flat);
 			}
+			if (flat && ox_hi > ox_lo)
+				(g->kh == 3 ? ks_dw_flat3 : ks_dw_flat5)(d, rows, yr, ox_lo, ox_hi);
 		} else {
 			int ky0 = iy0 < 0 ? ks_cdiv(-iy0, g->dh) : 0;
 			int ky1 = g->ih - iy0 <= 0 ? 0 : FL_MIN(g->kh, ks_cdiv(g->ih - iy0, g->dh));
