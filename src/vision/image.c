@@ -299,7 +299,17 @@ int fl_image_load(const char *path, const struct fl_image_load_params *params, s
 		ret = FL_EDECODE;
 		goto fail;
 	}
-	r = avformat_find_stream_info(fmt, NULL);
+	/* find_stream_info may decode a picture: bound its size there too, so a
+	** header claiming 60000x60000 cannot make FFmpeg allocate gigabytes. */
+	char max_px[32];
+	snprintf(max_px, sizeof(max_px), "%lld", (long long)p.max_width * p.max_height);
+	AVDictionary *opts[16] = {NULL};
+	unsigned n_opts = FL_MIN(fmt->nb_streams, 16u);
+	for (unsigned i = 0; i < n_opts; i++)
+		av_dict_set(&opts[i], "max_pixels", max_px, 0);
+	r = fmt->nb_streams <= 16 ? avformat_find_stream_info(fmt, opts) : AVERROR_INVALIDDATA;
+	for (unsigned i = 0; i < n_opts; i++)
+		av_dict_free(&opts[i]);
 	int si = r < 0 ? r : av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 	if (si < 0) {
 		fl__errf(err, err_size, "%s: not an image (no picture stream found)", path);
@@ -337,6 +347,7 @@ int fl_image_load(const char *path, const struct fl_image_load_params *params, s
 	if (avcodec_parameters_to_context(dec, st->codecpar) < 0)
 		goto nomem;
 	dec->thread_count = 1;
+	dec->max_pixels = (int64_t)p.max_width * p.max_height;
 	r = avcodec_open2(dec, codec, NULL);
 	if (r < 0) {
 		fl__errf(err, err_size, "%s: cannot open the %s decoder: %s", path, codec->name, av_err2str(r));

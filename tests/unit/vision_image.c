@@ -126,6 +126,25 @@ FL_TEST(vision_image_bad_inputs)
 		fl_image_fini(&img);
 	free(bad);
 
+	/* A header claiming 60000x60000 pixels: refused, nothing huge allocated. */
+	uint8_t *big = malloc(n);
+	memcpy(big, jpg, n);
+	int patched = 0;
+	for (size_t i = 2; i + 9 < n && !patched; i++)
+		if (big[i] == 0xFF && (big[i + 1] == 0xC0 || big[i + 1] == 0xC2)) {
+			big[i + 5] = big[i + 7] = 60000 >> 8;
+			big[i + 6] = big[i + 8] = 60000 & 255;
+			patched = 1;
+		}
+	ASSERT(patched);
+	const char *huge = tmp_path("huge.jpg");
+	write_bytes(huge, big, n);
+	free(big);
+	r = fl_image_load(huge, NULL, &img, err, sizeof(err));
+	ASSERT_MSG(r == FL_ERANGE || r == FL_EDECODE, "huge header: %d (%s)", r, err);
+	ASSERT_STR_CONTAINS(err, "huge.jpg");
+	ASSERT(img.data == NULL);
+
 	/* Over the size limit. */
 	struct fl_image_load_params lp = fl_image_load_default_params();
 	lp.max_width = 1000;
