@@ -81,25 +81,25 @@ models:
 
 # Reference vectors from each model's own runtime (TF.js, face-api, LiteRT.js).
 refs: $(BUILD)/ref/.done
-$(BUILD)/ref/.done: tools/refgen/refgen.mjs tools/refgen/package-lock.json
+$(BUILD)/ref/.done: $(wildcard tools/refgen/*.mjs) tools/refgen/package-lock.json models/manifest.sha256 | models
 	tools/make-refs.sh $(BUILD)/ref
 
 # ------------------------------------------------------------------ tests
 test: setup
 	$(MAKE) --no-print-directory all models refs
-	FL_ROOT=. FL_REF=$(BUILD)/ref $(BUILD)/fl_tests $(T)
+	FL_ROOT=. FL_REF=$(BUILD)/ref FL_FACELINE=$(BUILD)/faceline $(BUILD)/fl_tests $(T)
 
 check: test
 
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/fl_tests
+	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/fl_tests build-asan/faceline
 	$(MAKE) models refs
-	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=1 build-asan/fl_tests $(T)
+	FL_ROOT=. FL_REF=build/ref FL_FACELINE=build-asan/faceline FL_TEST_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=1 build-asan/fl_tests $(T)
 
 ubsan:
-	$(MAKE) BUILD=build-ubsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" EXTRA_LDFLAGS="-fsanitize=undefined" build-ubsan/fl_tests
+	$(MAKE) BUILD=build-ubsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" EXTRA_LDFLAGS="-fsanitize=undefined" build-ubsan/fl_tests build-ubsan/faceline
 	$(MAKE) models refs
-	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=4 build-ubsan/fl_tests $(T)
+	FL_ROOT=. FL_REF=build/ref FL_FACELINE=build-ubsan/faceline FL_TEST_TIMEOUT_SCALE=4 build-ubsan/fl_tests $(T)
 
 fuzz:
 	@mkdir -p build-fuzz

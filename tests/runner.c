@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 		else
 			failed++;
 	}
+	free(filters);
 	if (list)
 		return 0;
 	if (skipped)

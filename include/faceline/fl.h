@@ -5,4 +5,6 @@
 #define FL_H
 #include "fl_base.h"
 #include "fl_nn.h"
+#include "fl_models.h"
+#include "fl_vision.h"
 #endif
