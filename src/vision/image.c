@@ -12,6 +12,7 @@
 ** JPEG EXIF orientation, which mjpegdec exports as frame metadata
 ** "Orientation", is applied when asked.
 */
+#include "../media/media_int.h"
 #include "faceline/fl_vision.h"
 #include "base/base_int.h"
 
@@ -260,6 +261,7 @@ int fl_image_load(const char *path, const struct fl_image_load_params *params, s
 	size_t n_bytes = 0;
 	AVFormatContext *fmt = NULL;
 	AVIOContext *avio = NULL;
+	fl__avlog_init(); /* FFmpeg's messages go through fl_log, not stderr */
 	uint8_t *avio_buf = NULL;
 	AVCodecContext *dec = NULL;
 	AVPacket *pkt = NULL;
