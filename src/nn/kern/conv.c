@@ -587,10 +587,17 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 	/* implicit GEMM: interior tiles read the input in place at these tap
 	** offsets, border tiles are gathered into the thread's scratch */
 	ptrdiff_t toff[64];
-	const int taps = g.kh * g.kw;
-	for (int ky = 0; ky < g.kh && taps <= 64; ky++)
-		for (int kx = 0; kx < g.kw; kx++)
-			toff[ky * g.kw + kx] = ((ptrdiff_t)ky * g.dh * g.iw + (ptrdiff_t)kx * g.dw) * g.ci;
+	int taps = g.kh * g.kw, tap_k = g.ci;
+	if (g.dw == 1) {
+		/* the kw taps of a window row are contiguous in NHWC: one tap of
+		** kw*ci floats per row (fewer, longer inner loops) */
+		taps = g.kh;
+		tap_k = g.kw * g.ci;
+	}
+	for (int t = 0; t < taps && taps <= 64; t++) {
+		const int ky = g.dw == 1 ? t : t / g.kw, kx = g.dw == 1 ? 0 : t % g.kw;
+		toff[t] = ((ptrdiff_t)ky * g.dh * g.iw + (ptrdiff_t)kx * g.dw) * g.ci;
+	}
 	j.slice = conv_slice(p);
 	if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr_all)
 		return FL_EINTERNAL; /* the session did not give the scratch asked for */
@@ -598,6 +605,8 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 	j.ck.x = in[0]->data;
 	j.ck.gm = j.gm;
 	j.ck.toff = taps <= 64 ? toff : NULL;
+	j.ck.taps = taps;
+	j.ck.tap_k = tap_k;
 	j.m_total = j.gm.m;
 	j.scratch = ex->scratch;
 	int dummy_pc, dummy_npt;

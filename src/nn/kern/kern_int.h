@@ -26,6 +26,7 @@
 
 #include "../nn_int.h"
 #include <stddef.h>
+#include <string.h>
 
 /* Geometry of one convolution (also depthwise, with mult = M). */
 struct fl__conv_geom {
@@ -89,7 +90,12 @@ struct fl__convk {
 	struct fl__conv_geom g;
 	const float *x;
 	struct fl__gemm gm;
-	const ptrdiff_t *toff; /* kh*kw tap offsets in floats, or NULL: always gather */
+	/* Interior tiles: `taps` tap offsets in floats (from the window's
+	** corner), each followed by tap_k contiguous floats -- kh*kw taps of ci
+	** floats, or with dilation_w 1 kh taps of kw*ci floats.  NULL: always
+	** gather. */
+	const ptrdiff_t *toff;
+	int taps, tap_k;
 };
 
 /* Gather the receptive fields of output pixels [m0, m0+cnt) into buf: cnt
@@ -97,22 +103,39 @@ struct fl__convk {
 static inline void fl__im2col(const struct fl__conv_geom *g, const float *x, int m0, int cnt, float *buf)
 {
 	const int ci = g->ci, plane = g->oh * g->ow;
+	const size_t kwc = (size_t)g->kw * ci;
+	int b = m0 / plane, oy = (m0 % plane) / g->ow, ox = m0 % g->ow;
 	for (int i = 0; i < cnt; i++) {
-		const int m = m0 + i, b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
 		const float *xb = x + (int64_t)b * g->ih * g->iw * ci;
-		float *row = buf + (size_t)i * g->kh * g->kw * ci;
-		for (int ky = 0; ky < g->kh; ky++) {
+		float *row = buf + (size_t)i * g->kh * kwc;
+		const int ix0 = ox * g->sw - g->pl;
+		/* taps kx in [kx0, kx1) fall inside the image */
+		int kx0 = 0, kx1 = g->kw;
+		while (kx0 < kx1 && ix0 + kx0 * g->dw < 0)
+			kx0++;
+		while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dw >= g->iw)
+			kx1--;
+		for (int ky = 0; ky < g->kh; ky++, row += kwc) {
 			const int iy = oy * g->sh - g->pt + ky * g->dh;
-			for (int kx = 0; kx < g->kw; kx++, row += ci) {
-				const int ix = ox * g->sw - g->pl + kx * g->dw;
-				if (iy < 0 || iy >= g->ih || ix < 0 || ix >= g->iw) {
-					for (int c = 0; c < ci; c++)
-						row[c] = 0.0f;
-					continue;
-				}
-				const float *src = xb + ((int64_t)iy * g->iw + ix) * ci;
-				for (int c = 0; c < ci; c++)
-					row[c] = src[c];
+			if (iy < 0 || iy >= g->ih || kx0 == kx1) {
+				memset(row, 0, kwc * sizeof(float));
+				continue;
+			}
+			memset(row, 0, (size_t)kx0 * ci * sizeof(float));
+			const float *src = xb + ((int64_t)iy * g->iw + ix0 + kx0 * g->dw) * ci;
+			if (g->dw == 1) {
+				memcpy(row + (size_t)kx0 * ci, src, (size_t)(kx1 - kx0) * ci * sizeof(float));
+			} else {
+				for (int kx = kx0; kx < kx1; kx++)
+					memcpy(row + (size_t)kx * ci, src + (size_t)(kx - kx0) * g->dw * ci, ci * sizeof(float));
+			}
+			memset(row + (size_t)kx1 * ci, 0, (size_t)(g->kw - kx1) * ci * sizeof(float));
+		}
+		if (++ox == g->ow) {
+			ox = 0;
+			if (++oy == g->oh) {
+				oy = 0;
+				b++;
 			}
 		}
 	}

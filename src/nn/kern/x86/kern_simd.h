@@ -249,19 +249,30 @@ void FN(conv)(const struct fl__convk *ck, int m0, int m1, float *scratch)
 	t.ldc = gm->ldc;
 	t.rows = rows;
 	t.toff = ck->toff;
-	t.taps = g->kh * g->kw;
+	t.taps = ck->taps;
 	for (int m = m0; m < m1; m += mr_max) {
 		const int mr = FL_MIN(mr_max, m1 - m);
-		/* every pixel's window inside the image: read in place */
+		/* every pixel's window inside the image: read in place (pixel
+		** coordinates advance incrementally: no divisions per row) */
 		int inside = ck->toff != NULL;
-		for (int r = 0; r < mr && inside; r++) {
-			const int px = m + r, b = px / plane, oy = (px % plane) / g->ow, ox = px % g->ow;
-			const int iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
-			inside = iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw;
-			rows[r] = ck->x + (((ptrdiff_t)b * g->ih + (inside ? iy : 0)) * g->iw + (inside ? ix : 0)) * g->ci;
+		{
+			int b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
+			for (int r = 0; r < mr && inside; r++) {
+				const int iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
+				inside = iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw;
+				if (inside)
+					rows[r] = ck->x + (((ptrdiff_t)b * g->ih + iy) * g->iw + ix) * g->ci;
+				if (++ox == g->ow) {
+					ox = 0;
+					if (++oy == g->oh) {
+						oy = 0;
+						b++;
+					}
+				}
+			}
 		}
 		if (inside) {
-			t.k = g->ci;
+			t.k = ck->tap_k;
 		} else {
 			fl__im2col(g, ck->x, m, mr, scratch);
 			t.k = gm->k;
