@@ -238,13 +238,16 @@ static int deref(const struct fl_fb_table *t, int id, uint64_t *target)
 
 int fl__fb_table(const struct fl_fb_table *t, int id, struct fl_fb_table *out)
 {
+	/* out may be t itself (walking down a chain): read t first. */
+	struct fl_fb *fb = t->fb;
+	int depth = t->depth;
 	uint64_t target = 0;
 	int r = deref(t, id, &target);
 	memset(out, 0, sizeof *out);
-	out->fb = t->fb;
+	out->fb = fb;
 	if (r <= 0)
 		return r;
-	r = table_at(t->fb, target, t->depth + 1, out);
+	r = table_at(fb, target, depth + 1, out);
 	return r < 0 ? r : 1;
 }
 
@@ -301,11 +304,12 @@ int fl__fb_string(const struct fl_fb_table *t, int id, const char **s, uint32_t 
 
 int fl__fb_union(const struct fl_fb_table *t, int type_id, uint8_t *type, struct fl_fb_table *out)
 {
+	struct fl_fb *fb = t->fb; /* out may be t */
 	*type = fl__fb_u8(t, type_id, 0);
 	if (*type == 0) {
 		memset(out, 0, sizeof *out);
-		out->fb = t->fb;
-		return t->fb && t->fb->status ? t->fb->status : 0;
+		out->fb = fb;
+		return fb && fb->status ? fb->status : 0;
 	}
 	int r = fl__fb_table(t, type_id + 1, out);
 	if (r == 0) /* a type without a value: read as an all-defaults table */
