@@ -333,3 +333,56 @@ FL_TEST(load_tflite_model_api)
 	ASSERT_EQ(t.dims[1], 192);
 	fl_model_destroy(m);
 }
+
+/* The batch rule end to end: MobileFaceNet's file fixes batch 2, but a
+** session at batch 1 and 3 must give each face's LiteRT.js embedding
+** (reference vectors from build/ref, made by `make refs`). */
+FL_TEST(load_tflite_any_batch)
+{
+	size_t in_size, out_size;
+	float *ref_in = fl_test_read_file(fl_test_path("build/ref/mobilefacenet/face/in_0.f32"), &in_size);
+	float *ref_out = fl_test_read_file(fl_test_path("build/ref/mobilefacenet/face/out_0.f32"), &out_size);
+	if (!ref_in || !ref_out)
+		FL_SKIP("no reference vectors (make refs)");
+	ASSERT_EQ(in_size, 2 * 112 * 112 * 3 * sizeof(float));
+	ASSERT_EQ(out_size, 2 * 192 * sizeof(float));
+	struct fl_model *m = NULL;
+	char err[512] = "";
+	int r = fl_model_load(fl_test_path(MFN), &m, err, sizeof err);
+	ASSERT_MSG(r == 0, "%s", err);
+	const size_t img = 112 * 112 * 3;
+	for (int batch = 1; batch <= 3; batch += 2) {
+		/* Faces 0, 1, 0 (batch 3) or face 1 alone (batch 1). */
+		int face[3] = {batch == 1 ? 1 : 0, 1, 0};
+		float *x = malloc(sizeof(float) * img * (size_t)batch);
+		for (int b = 0; b < batch; b++)
+			memcpy(x + img * (size_t)b, ref_in + img * (size_t)face[b], sizeof(float) * img);
+		struct fl_tensor shape = {FL_DTYPE_F32, 4, {batch, 112, 112, 3}, NULL};
+		struct fl_session_params p = fl_session_default_params();
+		p.n_threads = 1;
+		p.input_shapes = &shape;
+		p.n_input_shapes = 1;
+		struct fl_session *s = NULL;
+		r = fl_session_create(m, &p, &s, err, sizeof err);
+		ASSERT_MSG(r == 0, "batch %d: %s", batch, err);
+		shape.data = x;
+		r = fl_session_run(s, &shape, 1);
+		ASSERT_MSG(r == 0, "batch %d: %s", batch, fl_session_errmsg(s));
+		struct fl_tensor y;
+		ASSERT_OK(fl_session_output(s, 0, &y));
+		ASSERT_EQ(y.n_dims, 2);
+		ASSERT_EQ(y.dims[0], batch);
+		ASSERT_EQ(y.dims[1], 192);
+		for (int b = 0; b < batch; b++) {
+			char msg[256];
+			long bad = fl_test_allclose((const float *)y.data + 192 * b, ref_out + 192 * face[b], 192, 1e-4, 1e-3,
+			                            msg, sizeof msg);
+			ASSERT_MSG(bad == 0, "batch %d row %d: %s", batch, b, msg);
+		}
+		fl_session_destroy(s);
+		free(x);
+	}
+	fl_model_destroy(m);
+	free(ref_in);
+	free(ref_out);
+}
