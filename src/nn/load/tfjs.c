@@ -30,6 +30,7 @@
 
 #define MAX_NODE_INPUTS 4096
 #define MAX_NAME 4096
+#define MAX_INLINE_NUMEL (1 << 22)
 
 /* How a TF op is translated. */
 enum kind {
@@ -542,10 +543,13 @@ static int inline_tensor(struct ctx *c, struct tnode *n, const json_t *t, enum f
 	uint8_t *data;
 	int rc;
 
+	/* Inline values may be repeated to fill the shape, so a few bytes of
+	** JSON could ask for a huge tensor: bound it well below the limit
+	** for weights (which must be backed by .bin bytes). */
 	for (i = 0; i < n_dims; i++) {
 		numel *= dims[i];
-		if (numel > FL__LOAD_MAX_NUMEL)
-			return node_err(c, n, FL_ECORRUPT, "constant too large");
+		if (numel > MAX_INLINE_NUMEL)
+			return node_err(c, n, FL_EUNSUPPORTED, "inline constant of more than %d elements", MAX_INLINE_NUMEL);
 	}
 	data = fl_calloc((size_t)(numel ? numel : 1), esz);
 	if (!data)
