@@ -215,11 +215,18 @@ static const char *type_name(int type)
 	return type >= 0 && (size_t)type < FL_ARRAY_SIZE(names) ? names[type] : "type";
 }
 
+/* Elements of a tensor (unknown dims count as 0), saturating at 2^48 so
+** that products of hostile dims never overflow (no buffer is that big). */
+#define TFL_NUMEL_CAP ((int64_t)1 << 48)
 static int64_t numel_of(const struct tinfo *t)
 {
 	int64_t n = 1;
-	for (int i = 0; i < t->n_dims; i++)
-		n *= t->dims[i] < 0 ? 0 : t->dims[i];
+	for (int i = 0; i < t->n_dims; i++) {
+		int64_t d = t->dims[i] < 0 ? 0 : t->dims[i];
+		if (d && n > TFL_NUMEL_CAP / d)
+			return TFL_NUMEL_CAP;
+		n *= d;
+	}
 	return n;
 }
 
@@ -374,15 +381,16 @@ static void reshape_shape(const struct loader *L, int32_t *s, int n, const struc
 	for (int i = 1; i < n; i++) {
 		if (s[i] == -1 && free_at < 0)
 			free_at = i;
-		else if (s[i] <= 0)
+		else if (s[i] <= 0 || known > TFL_NUMEL_CAP / s[i])
 			return;
 		else
 			known *= s[i];
 	}
 	if (free_at > 0) {
-		if (known == 0 || (total / L->batch) % known != 0)
+		int64_t rest = (total / L->batch) / known;
+		if ((total / L->batch) % known != 0 || rest > INT32_MAX)
 			return;
-		s[free_at] = (int32_t)((total / L->batch) / known);
+		s[free_at] = (int32_t)rest;
 	}
 	s[0] = -1;
 }
