@@ -371,3 +371,33 @@ FL_TEST(kern_conv_dynamic_filter)
 	free(got);
 	kc_free(&c);
 }
+
+/* The vector sigmoid (fused into the store) against libm over a wide
+** range, through a 1x1 identity convolution. */
+FL_TEST(kern_conv_sigmoid_accuracy)
+{
+	struct kcase c;
+	memset(&c, 0, sizeof(c));
+	const int n_px = 4001, ch = 17;
+	kc_tensor(&c, 0, 4, (const int64_t[]){1, 1, n_px, ch});
+	kc_tensor(&c, 1, 4, (const int64_t[]){1, 1, ch, ch});
+	float *x = c.t[0].data, *w = c.t[1].data;
+	for (int i = 0; i < n_px * ch; i++)
+		x[i] = -100.0f + 200.0f * (float)i / (float)(n_px * ch);
+	for (int i = 0; i < ch; i++)
+		w[i * ch + i] = 1.0f;
+	struct fl_attr a = {.act = FL_ACT_SIGMOID};
+	kc_wire(&c, FL_OP_CONV2D, &a, 1);
+	for (int isa = FL_ISA_REF; isa <= fl__cpu_detect(); isa++) {
+		kc_prepare(&c, isa);
+		struct fl_tensor out;
+		float *y = kc_run(&c, NULL, &out);
+		for (int i = 0; i < n_px * ch; i++) {
+			double want = 1.0 / (1.0 + exp(-(double)x[i]));
+			ASSERT_MSG(fabs(y[i] - want) <= 1e-7 + 2e-6 * want, "isa %d: sigmoid(%g) = %.9g, want %.9g", isa, x[i],
+			           y[i], want);
+		}
+		free(y);
+	}
+	kc_free(&c);
+}

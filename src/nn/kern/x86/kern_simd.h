@@ -9,7 +9,9 @@
 **   VW            floats per vector (16, 8)
 **   VEC, MASK     the vector and lane-mask types
 **   V_LOAD(p) V_STORE(p,v) V_SET1(f) V_ZERO() V_FMA(a,b,c)=a*b+c
-**   V_MAX V_MIN V_ADD  lane-wise
+**   V_MAX V_MIN V_ADD V_SUB V_MUL V_DIV  lane-wise
+**   V_ROUND(v)    round to nearest integer (as float)
+**   V_SCALE2(v,n) v * 2^n for integral n in [-126, 127]
 **   V_MASK(n)     mask of the first n lanes (1 <= n <= VW)
 **   V_LOADM(p,m)  masked load (lanes off read as 0, never fault)
 **   V_STOREM(p,m,v)
@@ -30,6 +32,23 @@
 /* Hide a pointer's value from the optimiser (no instruction emitted). */
 #define KS_OPAQUE(p) __asm__ volatile("" : "+r"(p))
 
+/* e^x (Cephes expf polynomial, ~1 ulp over the clamped range). */
+KS_INLINE VEC ks_exp(VEC x)
+{
+	x = V_MIN(V_MAX(x, V_SET1(-87.3f)), V_SET1(88.3f));
+	const VEC n = V_ROUND(V_MUL(x, V_SET1(1.44269504088896341f)));
+	VEC r = V_FMA(n, V_SET1(-0.693359375f), x); /* x - n ln2, two parts */
+	r = V_FMA(n, V_SET1(2.12194440e-4f), r);
+	VEC p = V_SET1(1.9875691500e-4f);
+	p = V_FMA(p, r, V_SET1(1.3981999507e-3f));
+	p = V_FMA(p, r, V_SET1(8.3334519073e-3f));
+	p = V_FMA(p, r, V_SET1(4.1665795894e-2f));
+	p = V_FMA(p, r, V_SET1(1.6666665459e-1f));
+	p = V_FMA(p, r, V_SET1(5.0000001201e-1f));
+	p = V_FMA(p, V_MUL(r, r), V_ADD(r, V_SET1(1.0f)));
+	return V_SCALE2(p, n); /* p * 2^n */
+}
+
 /* Activation of one vector; alpha is the PReLU vector for these lanes. */
 KS_INLINE VEC ks_act(int kind, VEC v, VEC slope_or_alpha)
 {
@@ -42,17 +61,11 @@ KS_INLINE VEC ks_act(int kind, VEC v, VEC slope_or_alpha)
 	case FL_ACT_LEAKY_RELU:
 		/* max(v,0) + a * min(v,0) */
 		return V_FMA(slope_or_alpha, V_MIN(v, V_ZERO()), V_MAX(v, V_ZERO()));
+	case FL_ACT_SIGMOID:
+		return V_DIV(V_SET1(1.0f), V_ADD(V_SET1(1.0f), ks_exp(V_SUB(V_ZERO(), v))));
 	default:
-		return v; /* NONE; SIGMOID is applied after the store */
+		return v;
 	}
-}
-
-/* Scalar sigmoid over a stored tile (rare: only final layers use it). */
-static void ks_sigmoid_tile(float *c, ptrdiff_t ldc, int rows, int cols)
-{
-	for (int r = 0; r < rows; r++)
-		for (int j = 0; j < cols; j++)
-			c[r * ldc + j] = 1.0f / (1.0f + __builtin_expf(-c[r * ldc + j]));
 }
 
 /* ------------------------------------------------------------------ GEMM */
@@ -204,8 +217,6 @@ static inline void ks_gemm_tile(const struct fl__gemm *g, struct ks_tile *t, int
 	t->c = g->c + m * g->ldc + col;
 	t->last = ncol - (nv - 1) * VW;
 	ks_ukr_table[nv - 1][mr - 1](t);
-	if (t->act == FL_ACT_SIGMOID)
-		ks_sigmoid_tile(t->c, t->ldc, mr, ncol);
 }
 
 void FN(gemm)(const struct fl__gemm *g, int m0, int m1, int p0, int p1)
@@ -290,8 +301,6 @@ void FN(conv)(const struct fl__convk *ck, int m0, int m1, float *scratch)
 			t.c = gm->c + (ptrdiff_t)m * gm->ldc + col;
 			t.last = ncol - (nv - 1) * VW;
 			(inside ? ks_cukr_table : ks_ukr_table)[nv - 1][mr - 1](&t);
-			if (t.act == FL_ACT_SIGMOID)
-				ks_sigmoid_tile(t.c, t.ldc, mr, ncol);
 		}
 	}
 }
@@ -569,7 +578,5 @@ void FN(dw)(const struct fl__dw *d, int r0, int r1)
 				}
 			}
 		}
-		if (act == FL_ACT_SIGMOID)
-			ks_sigmoid_tile(yr, 0, 1, g->ow * c);
 	}
 }
