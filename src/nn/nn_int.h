@@ -35,7 +35,9 @@
 /*
 ** X(NAME): append only.  Inputs of each op, by position ("?" optional,
 ** given as -1 when absent):
-**   CONV2D          x, filter HWIO, bias?, prelu_alpha? (when act PRELU)
+**   CONV2D          x, filter HWIO, bias?, prelu_alpha? (when act PRELU),
+**                   residual? (output-shaped, added before the activation:
+**                   a fused residual ADD)
 **   DWCONV2D        x, filter [KH,KW,C,M], bias?, prelu_alpha?
 **   MATMUL          a, b, bias?, prelu_alpha?   (attr transpose_a/b, act)
 **   ADD SUB MUL DIV MAXIMUM MINIMUM SQUARED_DIFF FLOOR_DIV FLOOR_MOD

@@ -148,12 +148,17 @@ FL_TEST(kern_conv_shape_errors)
 	kc_tensor(&c, 0, 4, (const int64_t[]){1, 2, 2, 3});
 	kc_tensor(&c, 1, 4, (const int64_t[]){3, 3, 3, 4});
 	kc_wire(&c, FL_OP_CONV2D, &(struct fl_attr){.padding = FL_PADDING_VALID}, 1);
-	const struct fl_tensor *in[4] = {&c.t[0], &c.t[1], NULL, NULL};
+	const struct fl_tensor *in[5] = {&c.t[0], &c.t[1], NULL, NULL, NULL};
 	struct fl_tensor out;
 	char err[128] = "";
 	ASSERT_EQ(fl__opdef_conv2d.infer(&c.node, in, &out, err, sizeof(err)), FL_ESHAPE); /* 3x3 on 2x2 */
 	c.node.attr.padding = FL_PADDING_SAME;
 	ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in, &out, err, sizeof(err)));
+	struct fl_tensor res = {.dtype = FL_DTYPE_F32, .n_dims = 4, .dims = {1, 2, 2, 3}};
+	const struct fl_tensor *in5[5] = {&c.t[0], &c.t[1], NULL, NULL, &res};
+	ASSERT_EQ(fl__opdef_conv2d.infer(&c.node, in5, &out, err, sizeof(err)), FL_ESHAPE); /* residual: 3 != 4 ch */
+	res.dims[3] = 4;
+	ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in5, &out, err, sizeof(err)));
 	c.t[1].dims[2] = 5; /* channel mismatch */
 	ASSERT_EQ(fl__opdef_conv2d.infer(&c.node, in, &out, err, sizeof(err)), FL_ESHAPE);
 	kc_free(&c);
@@ -237,11 +242,22 @@ static void random_conv(struct fl_test_rng *r, struct fl_pool *pool, int depthwi
 			kc_tensor(&c, 3, rnd(r, 0, 4) == 0 ? 0 : 1, (const int64_t[]){co});
 			kc_fill(&c, 3, r, -0.5f, 0.5f);
 		}
+		const int has_res = !depthwise && rnd(r, 0, 2) == 0;
 		kc_wire(&c, depthwise ? FL_OP_DWCONV2D : FL_OP_CONV2D, &a, 1);
+		if (has_res) {
+			/* a fused residual ADD: shaped like the output */
+			struct fl_tensor o;
+			const struct fl_tensor *in[5] = {&c.t[0], &c.t[1], c.have[2] ? &c.t[2] : NULL, c.have[3] ? &c.t[3] : NULL, NULL};
+			char e[128];
+			ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in, &o, e, sizeof(e)));
+			kc_tensor(&c, 4, 4, o.dims);
+			kc_fill(&c, 4, r, -1, 1);
+			kc_wire(&c, FL_OP_CONV2D, &a, 1);
+		}
 		char what[256];
-		snprintf(what, sizeof(what), "%s case %d: n%d %dx%dx%d k%dx%d co%d s%d,%d d%d pad%d(%d,%d,%d,%d) act%d bias%d",
+		snprintf(what, sizeof(what), "%s case %d: n%d %dx%dx%d k%dx%d co%d s%d,%d d%d pad%d(%d,%d,%d,%d) act%d bias%d res%d",
 		         depthwise ? "dwconv" : "conv", it, n, h, w, ci, k, kw, co, a.stride[0], a.stride[1], a.dilation[0],
-		         a.padding, a.pads[0], a.pads[1], a.pads[2], a.pads[3], a.act, has_bias);
+		         a.padding, a.pads[0], a.pads[1], a.pads[2], a.pads[3], a.act, has_bias, has_res);
 		compare(&c, pool, ksum, what);
 		kc_free(&c);
 	}

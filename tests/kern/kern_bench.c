@@ -64,8 +64,8 @@ static const struct bshape bshapes[] = {
 static double time_run(struct kcase *c, struct fl_pool *pool, float *y)
 {
 	const struct fl_op_def *def = fl__op_def(c->node.op);
-	const struct fl_tensor *in[4];
-	for (int i = 0; i < 4; i++)
+	const struct fl_tensor *in[5];
+	for (int i = 0; i < 5; i++)
 		in[i] = c->have[i] ? &c->t[i] : NULL;
 	struct fl_tensor out;
 	char err[128];

@@ -152,6 +152,12 @@ static const float *bias_of(const struct fl_node *n, const struct fl_tensor *con
 	return n->n_in > 2 && in[2] ? (const float *)in[2]->data : NULL;
 }
 
+/* CONV2D's optional residual (input 4), added before the activation. */
+static const float *res_of(const struct fl_node *n, const struct fl_tensor *const *in)
+{
+	return n->op == FL_OP_CONV2D && n->n_in > 4 && in[4] ? (const float *)in[4]->data : NULL;
+}
+
 static const float *alpha_of(const struct fl_node *n, const struct fl_tensor *const *in, int *alpha_n)
 {
 	*alpha_n = 0;
@@ -401,6 +407,18 @@ static int conv_infer_common(const struct fl_node *n, const struct fl_tensor *co
 	out[0].dims[2] = g.ow;
 	out[0].dims[3] = g.co;
 	out[0].data = NULL;
+	if (!depthwise && n->n_in > 4 && in[4]) {
+		/* the residual must have the output's shape exactly */
+		const struct fl_tensor *r = in[4];
+		int same = r->dtype == FL_DTYPE_F32 && r->n_dims == 4;
+		for (int i = 0; same && i < 4; i++)
+			same = r->dims[i] == out[0].dims[i];
+		if (!same) {
+			fl__errf(err, err_size, "residual input does not have the output's shape [%d,%d,%d,%d]", g.n, g.oh,
+			         g.ow, g.co);
+			return FL_ESHAPE;
+		}
+	}
 	return 0;
 }
 
@@ -557,7 +575,7 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 		int alpha_n;
 		const float *alpha = alpha_of(n, in, &alpha_n);
 		fl__conv_ref(&g, in[0]->data, in[1]->data, bias_of(n, in), n->attr.act, n->attr.act_alpha, alpha, alpha_n,
-		             out[0].data);
+		             res_of(n, in), out[0].data);
 		return 0;
 	}
 	const int n_thr_all = ex ? FL_MAX(ex->n_threads, 1) : 1;
@@ -575,6 +593,7 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 	init_act(n, p, &j.gm.act);
 	j.gm.c = out[0].data;
 	j.gm.ldc = g.co;
+	j.gm.res = res_of(n, in);
 	if (j.gm.m == 0)
 		return 0;
 	if (is_direct(&g)) {

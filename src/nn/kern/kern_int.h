@@ -79,6 +79,8 @@ struct fl__gemm {
 	struct fl__act act;
 	float *c;
 	ptrdiff_t ldc;
+	/* residual added before the activation (row stride ldc), or NULL */
+	const float *res;
 };
 
 /* A K x K (or strided / padded 1x1) convolution as an implicit GEMM: the
@@ -161,10 +163,11 @@ struct fl__dw {
 
 /* ------------------------------------------------------------ reference */
 
-/* Direct convolution of the whole batch.  w is HWIO [kh,kw,ci,co]; bias and
-** alpha may be NULL (alpha_n: 1 broadcasts, else co values). */
+/* Direct convolution of the whole batch.  w is HWIO [kh,kw,ci,co]; bias,
+** alpha (alpha_n: 1 broadcasts, else co values) and res (a residual shaped
+** like y, added before the activation) may be NULL. */
 void fl__conv_ref(const struct fl__conv_geom *g, const float *x, const float *w, const float *bias,
-                  int act, float slope, const float *alpha, int alpha_n, float *y);
+                  int act, float slope, const float *alpha, int alpha_n, const float *res, float *y);
 /* Depthwise: w is [kh,kw,ci,mult], output channel c*mult + m. */
 void fl__dwconv_ref(const struct fl__conv_geom *g, const float *x, const float *w, const float *bias,
                     int act, float slope, const float *alpha, int alpha_n, float *y);

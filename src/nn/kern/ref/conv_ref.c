@@ -19,7 +19,7 @@ static float alpha_at(const float *alpha, int alpha_n, int c)
 }
 
 void fl__conv_ref(const struct fl__conv_geom *g, const float *x, const float *w, const float *bias,
-                  int act, float slope, const float *alpha, int alpha_n, float *y)
+                  int act, float slope, const float *alpha, int alpha_n, const float *res, float *y)
 {
 	const int co = g->co, ci = g->ci;
 	for (int b = 0; b < g->n; b++)
@@ -45,6 +45,11 @@ void fl__conv_ref(const struct fl__conv_geom *g, const float *x, const float *w,
 								out[o] += v * fr[o];
 						}
 					}
+				}
+				if (res) {
+					const float *rr = res + (out - y);
+					for (int o = 0; o < co; o++)
+						out[o] += rr[o];
 				}
 				for (int o = 0; o < co; o++)
 					out[o] = fl__act_apply(act, out[o], slope, alpha_at(alpha, alpha_n, o));

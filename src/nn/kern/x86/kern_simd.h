@@ -83,6 +83,7 @@ struct ks_tile {
 	float *c;
 	ptrdiff_t ldc;
 	int last; /* valid lanes of the last vector, 1..VW */
+	const float *res; /* residual tile (row stride ldc), or NULL */
 	/* implicit conv: row r's tap t starts at rows[r] + toff[t]; k = ci */
 	const float *const *rows;
 	const ptrdiff_t *toff;
@@ -153,6 +154,16 @@ KS_INLINE void ks_ukr(const int MR, const int NV, const int CONV, const struct k
 	for (int v = 0; v < NV; v++)
 		sa[v] = t->act == FL_ACT_PRELU ? V_LOAD(t->alpha + v * VW) : V_SET1(t->slope);
 	const MASK m = V_MASK(t->last);
+	if (t->res) {
+#pragma GCC unroll 32
+		for (int r = 0; r < MR; r++) {
+			const float *rr = t->res + r * t->ldc;
+#pragma GCC unroll 16
+			for (int v = 0; v < NV; v++)
+				acc[r][v] = V_ADD(acc[r][v], v == NV - 1 && t->last != VW ? V_LOADM(rr + v * VW, m)
+				                                                          : V_LOAD(rr + v * VW));
+		}
+	}
 #pragma GCC unroll 32
 	for (int r = 0; r < MR; r++) {
 		float *c = t->c + r * t->ldc;
@@ -215,6 +226,7 @@ static inline void ks_gemm_tile(const struct fl__gemm *g, struct ks_tile *t, int
 	t->bias = g->bias + col;
 	t->alpha = g->act.alpha ? g->act.alpha + col : NULL;
 	t->c = g->c + m * g->ldc + col;
+	t->res = g->res ? g->res + m * g->ldc + col : NULL;
 	t->last = ncol - (nv - 1) * VW;
 	ks_ukr_table[nv - 1][mr - 1](t);
 }
@@ -299,6 +311,7 @@ void FN(conv)(const struct fl__convk *ck, int m0, int m1, float *scratch)
 			t.bias = gm->bias + col;
 			t.alpha = gm->act.alpha ? gm->act.alpha + col : NULL;
 			t.c = gm->c + (ptrdiff_t)m * gm->ldc + col;
+			t.res = gm->res ? gm->res + (ptrdiff_t)m * gm->ldc + col : NULL;
 			t.last = ncol - (nv - 1) * VW;
 			(inside ? ks_cukr_table : ks_ukr_table)[nv - 1][mr - 1](&t);
 		}
