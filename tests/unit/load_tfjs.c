@@ -26,13 +26,32 @@ static void write_file(const char *path, const void *data, size_t size)
 	fclose(f);
 }
 
-/* A fresh temporary folder (removed by the OS's tmp cleaning; tests run
-** in forked children, so nothing is shared). */
+/* Temporary folders made by the running test (each test runs in its own
+** forked child, which ends with _exit), removed when it passes. */
+static char tmp_dirs[64][64];
+static int n_tmp_dirs;
+
+static void remove_tmp_dirs(void)
+{
+	char p[128];
+	for (int i = 0; i < n_tmp_dirs; i++) {
+		snprintf(p, sizeof(p), "%s/model.json", tmp_dirs[i]);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/tiny.bin", tmp_dirs[i]);
+		unlink(p);
+		rmdir(tmp_dirs[i]);
+	}
+	n_tmp_dirs = 0;
+}
+
+/* A fresh temporary folder. */
 static const char *tmp_dir(void)
 {
-	static char dir[64];
-	snprintf(dir, sizeof(dir), "/tmp/fl_tfjs_XXXXXX");
+	ASSERT(n_tmp_dirs < 64);
+	char *dir = tmp_dirs[n_tmp_dirs];
+	snprintf(dir, sizeof(tmp_dirs[0]), "/tmp/fl_tfjs_XXXXXX");
 	ASSERT(mkdtemp(dir));
+	n_tmp_dirs++;
 	return dir;
 }
 
@@ -287,6 +306,7 @@ FL_TEST(load_tfjs_tiny_model)
 	ASSERT_EQ(g.nodes[2].op, FL_OP_IDENTITY);
 	ASSERT_OK(fl__graph_link(&g, err, sizeof(err)));
 	fl__graph_fini(&g);
+	remove_tmp_dirs();
 }
 
 /* The tiny model end to end through fl_model_load and a session. */
@@ -321,6 +341,7 @@ FL_TEST(load_tfjs_tiny_model_runs)
 		}
 	fl_session_destroy(s);
 	fl_model_destroy(m);
+	remove_tmp_dirs();
 }
 
 /* ------------------------------------------------------------- errors */
@@ -385,6 +406,7 @@ FL_TEST(load_tfjs_errors)
 		fl__graph_fini(&g);
 		ASSERT_EQ(fl_alloc_live(), live0);
 	}
+	remove_tmp_dirs();
 }
 
 FL_TEST(load_tfjs_nchw_unsupported)
@@ -402,6 +424,7 @@ FL_TEST(load_tfjs_nchw_unsupported)
 	ASSERT_STR_CONTAINS(err, path);
 	ASSERT_STR_CONTAINS(err, "node \"conv\" (Conv2D): data_format NCHW is unsupported");
 	fl__graph_fini(&g);
+	remove_tmp_dirs();
 }
 
 /* Without a signature: inputs are the Placeholders, outputs the nodes
@@ -449,6 +472,7 @@ FL_TEST(load_tfjs_no_signature)
 	ASSERT_EQ(n->attr.act, FL_ACT_LEAKY_RELU);
 	ASSERT_NEAR(n->attr.act_alpha, 0.25, 0);
 	fl__graph_fini(&g);
+	remove_tmp_dirs();
 }
 
 /* In-memory entry point, with the weights given as bytes. */
@@ -490,4 +514,5 @@ FL_TEST_T(load_tfjs_alloc_failures, 300)
 	}
 	ASSERT_EQ(rc, 0);
 	ASSERT(i > 10);
+	remove_tmp_dirs();
 }

@@ -51,16 +51,26 @@ struct opdesc {
 	int min_in, max_in;
 };
 
+/*
+** Every TF op we read, with the engine op it becomes and its data-input
+** count (control inputs not counted).  The fused forms carry bias (and
+** PReLU alpha) as extra inputs; num_args and fused_ops must agree with
+** the count (checked in attr_fused).  Anything not listed is rejected by
+** name, so an unknown model fails at load, never at run time.
+*/
 static const struct opdesc opdescs[] = {
+	/* graph plumbing */
 	{"Const", K_CONST, -1, 0, 0},
 	{"Placeholder", K_INPUT, -1, 0, 0},
 	{"NoOp", K_NOOP, -1, 0, 0},
+	/* convolutions and matrix products */
 	{"Conv2D", K_CONV, FL_OP_CONV2D, 2, 2},
 	{"_FusedConv2D", K_CONV, FL_OP_CONV2D, 2, 4},
 	{"DepthwiseConv2dNative", K_CONV, FL_OP_DWCONV2D, 2, 2},
 	{"FusedDepthwiseConv2dNative", K_CONV, FL_OP_DWCONV2D, 2, 4},
 	{"MatMul", K_MATMUL, FL_OP_MATMUL, 2, 2},
 	{"_FusedMatMul", K_MATMUL, FL_OP_MATMUL, 2, 4},
+	/* elementwise, NumPy broadcasting */
 	{"BiasAdd", K_BIASADD, FL_OP_ADD, 2, 2},
 	{"Add", K_PLAIN, FL_OP_ADD, 2, 2},
 	{"AddV2", K_PLAIN, FL_OP_ADD, 2, 2},
@@ -75,6 +85,7 @@ static const struct opdesc opdescs[] = {
 	{"Equal", K_PLAIN, FL_OP_EQUAL, 2, 2},
 	{"Pow", K_PLAIN, FL_OP_POW, 2, 2},
 	{"Prelu", K_PLAIN, FL_OP_PRELU, 2, 2},
+	/* unary */
 	{"Relu", K_PLAIN, FL_OP_RELU, 1, 1},
 	{"Relu6", K_PLAIN, FL_OP_RELU6, 1, 1},
 	{"Sigmoid", K_PLAIN, FL_OP_SIGMOID, 1, 1},
@@ -89,6 +100,7 @@ static const struct opdesc opdescs[] = {
 	{"Snapshot", K_PLAIN, FL_OP_IDENTITY, 1, 1},
 	{"LeakyRelu", K_LEAKY, FL_OP_LEAKY_RELU, 1, 1},
 	{"Softmax", K_SOFTMAX, FL_OP_SOFTMAX, 1, 1},
+	/* spatial and reductions; parameters given as tensors stay inputs */
 	{"MaxPool", K_POOL, FL_OP_MAXPOOL, 1, 1},
 	{"AvgPool", K_POOL, FL_OP_AVGPOOL, 1, 1},
 	{"Mean", K_REDUCE, FL_OP_MEAN, 2, 2},
@@ -98,6 +110,7 @@ static const struct opdesc opdescs[] = {
 	{"PadV2", K_PADV2, FL_OP_PAD, 3, 3},
 	{"ResizeBilinear", K_RESIZE, FL_OP_RESIZE_BILINEAR, 2, 2},
 	{"ResizeNearestNeighbor", K_RESIZE, FL_OP_RESIZE_NEAREST, 2, 2},
+	/* shape manipulation, indexing */
 	{"Reshape", K_PLAIN, FL_OP_RESHAPE, 2, 2},
 	{"Squeeze", K_SQUEEZE, FL_OP_SQUEEZE, 1, 1},
 	{"ExpandDims", K_PLAIN, FL_OP_EXPAND_DIMS, 2, 2},
@@ -114,6 +127,7 @@ static const struct opdesc opdescs[] = {
 	{"Transpose", K_PLAIN, FL_OP_TRANSPOSE, 2, 2},
 	{"Tile", K_PLAIN, FL_OP_TILE, 2, 2},
 	{"Shape", K_SHAPE, FL_OP_SHAPE, 1, 1},
+	/* becomes a chain of two-input ADDs */
 	{"AddN", K_ADDN, FL_OP_ADD, 1, MAX_NODE_INPUTS},
 };
 
@@ -865,6 +879,12 @@ static int add_addn(struct ctx *c, const struct tnode *n, const int *in, int n_i
 	return rc < 0 ? rc : 0;
 }
 
+/*
+** Step 3 for one op node: resolve its inputs, decode the attributes its
+** kind needs into a struct fl_attr (zero = the engine's default), and add
+** the engine node, named like the TF node so errors and profiles match
+** the file.
+*/
 static int translate(struct ctx *c, struct tnode *n)
 {
 	const struct opdesc *d = n->d;
@@ -890,6 +910,7 @@ static int translate(struct ctx *c, struct tnode *n)
 		out[k] = n->val + k;
 	memset(&a, 0, sizeof(a));
 
+	/* Attributes per kind; TF's defaults apply to absent ones. */
 	switch (d->kind) {
 	case K_CONV:
 		if ((rc = check_nhwc(c, n)) || (rc = attr_hw(c, n, "strides", 1, a.stride)) ||
@@ -923,6 +944,7 @@ static int translate(struct ctx *c, struct tnode *n)
 			return rc;
 		break;
 	case K_PADV2:
+		/* the fill value must be a constant: it becomes an attribute */
 		if ((rc = const_scalar(c, n, in[2], &a.pad_value)))
 			return rc;
 		n_in = 2;
@@ -950,6 +972,7 @@ static int translate(struct ctx *c, struct tnode *n)
 		break;
 	}
 	case K_CONCAT:
+		/* N data inputs, then the axis tensor */
 		if ((rc = attr_int(c, n, "N", n_in - 1, n_in - 1, n_in - 1, &k)))
 			return rc;
 		break;
