@@ -9,7 +9,7 @@
 // Usage: node peers.mjs [--json] [--models DIR] [--iters N] [--warmup N] [--only a,b,...]
 //                       [--runtimes tfjs,litert,ort] [--onnx FILE]
 // With --json, stdout is one JSON array of {runtime, model, shape, threads, ms, p10, p90,
-// note?}; the table and progress go to stderr. Model names match `faceline bench models`.
+// min, note?}; the table and progress go to stderr. Model names match `faceline bench models`.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,7 +58,7 @@ function parseArgs(argv) {
 
 const opt = parseArgs(process.argv.slice(2));
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
-const results = [];   // {runtime, model, shape, threads, ms, p10, p90, note?}
+const results = [];   // {runtime, model, shape, threads, ms, p10, p90, min, note?}
 const skipped = [];   // {runtime, model, threads, note}
 
 const wanted = (model) => !opt.only || opt.only.includes(model);
@@ -82,13 +82,13 @@ async function timeIt(fn) {
     t.push(performance.now() - t0);
   }
   t.sort((a, b) => a - b);
-  return { ms: quantile(t, 0.5), p10: quantile(t, 0.1), p90: quantile(t, 0.9) };
+  return { ms: quantile(t, 0.5), p10: quantile(t, 0.1), p90: quantile(t, 0.9), min: t[0] };
 }
 
 async function bench(runtime, model, shape, threads, fn, note) {
   const s = await timeIt(fn);
   const r = { runtime, model, shape, threads, ms: +s.ms.toFixed(3),
-              p10: +s.p10.toFixed(3), p90: +s.p90.toFixed(3) };
+              p10: +s.p10.toFixed(3), p90: +s.p90.toFixed(3), min: +s.min.toFixed(3) };
   if (note) r.note = note;
   results.push(r);
   log(`  ${runtime} ${model} [${shape.join('x')}] t=${threads}: ${r.ms.toFixed(2)} ms`);
@@ -467,13 +467,13 @@ const pad = (s, n) => String(s).padEnd(n);
 const lines = [];
 lines.push(`peers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
            `median of ${opt.iters} after ${opt.warmup} warm-up; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-lines.push(`${pad('runtime', 12)} ${pad('model', 19)} ${pad('input', 14)} ${pad('thr', 3)} ${pad('median ms', 10)} ${pad('p10', 8)} ${pad('p90', 8)} note`);
+lines.push(`${pad('runtime', 12)} ${pad('model', 19)} ${pad('input', 14)} ${pad('thr', 3)} ${pad('median ms', 10)} ${pad('p10', 8)} ${pad('p90', 8)} ${pad('min', 8)} note`);
 for (const r of results) {
   lines.push(`${pad(r.runtime, 12)} ${pad(r.model, 19)} ${pad(r.shape.join('x'), 14)} ${pad(r.threads, 3)} ` +
-             `${pad(r.ms.toFixed(2), 10)} ${pad(r.p10.toFixed(2), 8)} ${pad(r.p90.toFixed(2), 8)} ${r.note || ''}`);
+             `${pad(r.ms.toFixed(2), 10)} ${pad(r.p10.toFixed(2), 8)} ${pad(r.p90.toFixed(2), 8)} ${pad(r.min.toFixed(2), 8)} ${r.note || ''}`);
 }
 for (const s of skipped) {
-  lines.push(`${pad(s.runtime, 12)} ${pad(s.model, 19)} ${pad('-', 14)} ${pad(s.threads, 3)} ${pad('skipped', 10)} ${pad('', 8)} ${pad('', 8)} ${s.note}`);
+  lines.push(`${pad(s.runtime, 12)} ${pad(s.model, 19)} ${pad('-', 14)} ${pad(s.threads, 3)} ${pad('skipped', 10)} ${pad('', 8)} ${pad('', 8)} ${pad('', 8)} ${s.note}`);
 }
 // LiteRT's pthread workers would keep the process alive: exit once stdout is flushed.
 const done = () => process.exit(0);
