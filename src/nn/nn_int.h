@@ -37,7 +37,11 @@
 ** given as -1 when absent):
 **   CONV2D          x, filter HWIO, bias?, prelu_alpha? (when act PRELU),
 **                   residual? (output-shaped, added before the activation:
-**                   a fused residual ADD)
+**                   a fused residual ADD), dw_filter?, dw_bias?  -- with
+**                   dw_filter [KH,KW,C,1] the node is a separable conv: a
+**                   depthwise stage (dw_filter, dw_bias, the node's stride /
+**                   dilation / padding, no activation) then the 1x1 filter
+**                   [1,1,C,CO] (a fused DWCONV2D -> 1x1 CONV2D pair)
 **   DWCONV2D        x, filter [KH,KW,C,M], bias?, prelu_alpha?
 **   MATMUL          a, b, bias?, prelu_alpha?   (attr transpose_a/b, act)
 **   ADD SUB MUL DIV MAXIMUM MINIMUM SQUARED_DIFF FLOOR_DIV FLOOR_MOD

@@ -148,14 +148,14 @@ FL_TEST(kern_conv_shape_errors)
 	kc_tensor(&c, 0, 4, (const int64_t[]){1, 2, 2, 3});
 	kc_tensor(&c, 1, 4, (const int64_t[]){3, 3, 3, 4});
 	kc_wire(&c, FL_OP_CONV2D, &(struct fl_attr){.padding = FL_PADDING_VALID}, 1);
-	const struct fl_tensor *in[5] = {&c.t[0], &c.t[1], NULL, NULL, NULL};
+	const struct fl_tensor *in[7] = {&c.t[0], &c.t[1], NULL, NULL, NULL, NULL, NULL};
 	struct fl_tensor out;
 	char err[128] = "";
 	ASSERT_EQ(fl__opdef_conv2d.infer(&c.node, in, &out, err, sizeof(err)), FL_ESHAPE); /* 3x3 on 2x2 */
 	c.node.attr.padding = FL_PADDING_SAME;
 	ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in, &out, err, sizeof(err)));
 	struct fl_tensor res = {.dtype = FL_DTYPE_F32, .n_dims = 4, .dims = {1, 2, 2, 3}};
-	const struct fl_tensor *in5[5] = {&c.t[0], &c.t[1], NULL, NULL, &res};
+	const struct fl_tensor *in5[7] = {&c.t[0], &c.t[1], NULL, NULL, &res, NULL, NULL};
 	ASSERT_EQ(fl__opdef_conv2d.infer(&c.node, in5, &out, err, sizeof(err)), FL_ESHAPE); /* residual: 3 != 4 ch */
 	res.dims[3] = 4;
 	ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in5, &out, err, sizeof(err)));
@@ -247,7 +247,7 @@ static void random_conv(struct fl_test_rng *r, struct fl_pool *pool, int depthwi
 		if (has_res) {
 			/* a fused residual ADD: shaped like the output */
 			struct fl_tensor o;
-			const struct fl_tensor *in[5] = {&c.t[0], &c.t[1], c.have[2] ? &c.t[2] : NULL, c.have[3] ? &c.t[3] : NULL, NULL};
+			const struct fl_tensor *in[7] = {&c.t[0], &c.t[1], c.have[2] ? &c.t[2] : NULL, c.have[3] ? &c.t[3] : NULL, NULL, NULL, NULL};
 			char e[128];
 			ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in, &o, e, sizeof(e)));
 			kc_tensor(&c, 4, 4, o.dims);
@@ -416,4 +416,104 @@ FL_TEST(kern_conv_sigmoid_accuracy)
 		free(y);
 	}
 	kc_free(&c);
+}
+
+/*
+** Separable CONV2D (depthwise filter in input 5, its bias in 6, then the
+** node's 1x1 filter, bias, residual and activation) against a DWCONV2D
+** node followed by a 1x1 CONV2D node, both reference.
+*/
+FL_TEST(kern_sepconv_random)
+{
+	struct fl_test_rng r = {0xabcdefu};
+	struct fl_pool *pool;
+	ASSERT_OK(fl__pool_create(2, &pool));
+	for (int it = 0; it < 80; it++) {
+		const int k = rnd(&r, 0, 1) ? 3 : 5, stride = rnd(&r, 1, 2), n = rnd(&r, 1, 2);
+		const int h = rnd(&r, k, k + 30), w = rnd(&r, k, k + 40);
+		const int c = it == 0 ? 24 : chans[rnd(&r, 0, 10)], co = it == 0 ? 24 : chans[rnd(&r, 0, 10)];
+		struct fl_attr a;
+		memset(&a, 0, sizeof(a));
+		a.stride[0] = a.stride[1] = stride;
+		a.padding = rnd(&r, 0, 1) ? FL_PADDING_SAME : FL_PADDING_VALID;
+		a.act = acts[rnd(&r, 0, 5)];
+		a.act_alpha = 0.1f;
+		const int has_db = rnd(&r, 0, 3) != 0, has_b = rnd(&r, 0, 3) != 0, has_res = rnd(&r, 0, 1);
+
+		/* stage 1: depthwise alone (reference) */
+		struct kcase d;
+		memset(&d, 0, sizeof(d));
+		kc_tensor(&d, 0, 4, (const int64_t[]){n, h, w, c});
+		kc_fill(&d, 0, &r, -1, 1);
+		kc_tensor(&d, 1, 4, (const int64_t[]){k, k, c, 1});
+		kc_fill(&d, 1, &r, -0.3f, 0.3f);
+		if (has_db) {
+			kc_tensor(&d, 2, 1, (const int64_t[]){c});
+			kc_fill(&d, 2, &r, -1, 1);
+		}
+		struct fl_attr ad = a;
+		ad.act = FL_ACT_NONE;
+		kc_wire(&d, FL_OP_DWCONV2D, &ad, 1);
+		struct fl_tensor mid;
+		float *mid_y = kc_run(&d, NULL, &mid);
+
+		/* stage 2: 1x1 conv on it (reference) */
+		struct kcase p;
+		memset(&p, 0, sizeof(p));
+		kc_tensor(&p, 0, 4, mid.dims);
+		memcpy(p.t[0].data, mid_y, fl_tensor_numel(&mid) * sizeof(float));
+		kc_tensor(&p, 1, 4, (const int64_t[]){1, 1, c, co});
+		kc_fill(&p, 1, &r, -1.0f / sqrtf((float)c), 1.0f / sqrtf((float)c));
+		if (has_b) {
+			kc_tensor(&p, 2, 1, (const int64_t[]){co});
+			kc_fill(&p, 2, &r, -1, 1);
+		}
+		if (a.act == FL_ACT_PRELU) {
+			kc_tensor(&p, 3, 1, (const int64_t[]){co});
+			kc_fill(&p, 3, &r, -0.5f, 0.5f);
+		}
+		if (has_res) {
+			kc_tensor(&p, 4, 4, (const int64_t[]){mid.dims[0], mid.dims[1], mid.dims[2], co});
+			kc_fill(&p, 4, &r, -1, 1);
+		}
+		struct fl_attr ap = {.act = a.act, .act_alpha = a.act_alpha};
+		kc_wire(&p, FL_OP_CONV2D, &ap, 1);
+		struct fl_tensor want_t;
+		float *want = kc_run(&p, NULL, &want_t);
+
+		/* the fused node: x, 1x1 filter, bias, alpha, residual, dw filter, dw bias */
+		struct kcase f;
+		memset(&f, 0, sizeof(f));
+		const int map[7][2] = {{0, 0}, {1, 1}, {2, 2}, {3, 3}, {4, 4}, {5, 1}, {6, 2}};
+		for (int i = 0; i < 7; i++) {
+			struct kcase *src = i >= 5 || i == 0 ? &d : &p;
+			int si = map[i][1];
+			if (!src->have[si])
+				continue;
+			kc_tensor(&f, i, src->t[si].n_dims, src->t[si].dims);
+			memcpy(f.t[i].data, src->t[si].data, fl_tensor_numel(&src->t[si]) * sizeof(float));
+		}
+		kc_wire(&f, FL_OP_CONV2D, &a, 1);
+		char what[160], msg[256];
+		snprintf(what, sizeof(what), "sepconv %d: n%d %dx%dx%d k%d s%d pad%d co%d act%d db%d b%d res%d", it, n, h, w, c, k,
+		         stride, a.padding, co, a.act, has_db, has_b, has_res);
+		const long ne = (long)fl_tensor_numel(&want_t);
+		for (int isa = FL_ISA_REF; isa <= fl__cpu_detect(); isa++) {
+			kc_prepare(&f, isa);
+			for (int t = 0; t < 2; t++) {
+				struct fl_tensor o;
+				float *got = kc_run(&f, t ? pool : NULL, &o);
+				ASSERT_EQ(fl_tensor_numel(&o), ne);
+				long bad = fl_test_allclose(got, want, ne, 1e-4 + 2e-6 * (k * k + c), 1e-3, msg, sizeof(msg));
+				ASSERT_MSG(bad == 0, "%s isa %d threads %d: %s", what, isa, t + 1, msg);
+				free(got);
+			}
+		}
+		free(mid_y);
+		free(want);
+		kc_free(&d);
+		kc_free(&p);
+		kc_free(&f);
+	}
+	fl__pool_destroy(pool);
 }

@@ -23,7 +23,7 @@ static double cpu_now(void)
 
 struct bshape {
 	const char *name;
-	int h, w, ci, k, co, stride, depthwise;
+	int h, w, ci, k, co, stride, depthwise; /* depthwise 2: separable block */
 };
 
 static const struct bshape bshapes[] = {
@@ -31,6 +31,9 @@ static const struct bshape bshapes[] = {
 	{"blaze 1x1 24->24 @128", 128, 128, 24, 1, 24, 1, 0},
 	{"blaze dw3x3 24 @128", 128, 128, 24, 3, 24, 1, 1},
 	{"blaze dw3x3 s2 24 @128", 128, 128, 24, 3, 24, 2, 1},
+	{"blaze sep dw3x3+1x1+res 24 @128", 128, 128, 24, 3, 24, 1, 2},
+	{"blaze sep dw3x3+1x1+res 48 @32", 32, 32, 48, 3, 48, 1, 2},
+	{"blaze sep dw3x3+1x1+res 96 @16", 16, 16, 96, 3, 96, 1, 2},
 	{"blaze dw3x3 24 @64 (L2)", 64, 64, 24, 3, 24, 1, 1},
 	{"blaze 1x1 24->24 @64 (L2)", 64, 64, 24, 1, 24, 1, 0},
 	{"dw3x3 32 @64 (L2)", 64, 64, 32, 3, 32, 1, 1},
@@ -64,8 +67,8 @@ static const struct bshape bshapes[] = {
 static double time_run(struct kcase *c, struct fl_pool *pool, float *y)
 {
 	const struct fl_op_def *def = fl__op_def(c->node.op);
-	const struct fl_tensor *in[5];
-	for (int i = 0; i < 5; i++)
+	const struct fl_tensor *in[7];
+	for (int i = 0; i < 7; i++)
 		in[i] = c->have[i] ? &c->t[i] : NULL;
 	struct fl_tensor out;
 	char err[128];
@@ -112,18 +115,30 @@ FL_TEST_T(kern_bench_conv, 600)
 		struct kcase c;
 		memset(&c, 0, sizeof(c));
 		kc_tensor(&c, 0, 4, (const int64_t[]){1, p->h, p->w, p->ci});
-		kc_tensor(&c, 1, 4, p->depthwise ? (const int64_t[]){p->k, p->k, p->ci, 1} : (const int64_t[]){p->k, p->k, p->ci, p->co});
+		kc_tensor(&c, 1, 4, p->depthwise == 1 ? (const int64_t[]){p->k, p->k, p->ci, 1}
+		                    : p->depthwise == 2 ? (const int64_t[]){1, 1, p->ci, p->co}
+		                                        : (const int64_t[]){p->k, p->k, p->ci, p->co});
 		kc_tensor(&c, 2, 1, (const int64_t[]){p->co});
 		kc_fill(&c, 0, &r, -1, 1);
 		kc_fill(&c, 1, &r, -0.1f, 0.1f);
 		kc_fill(&c, 2, &r, -1, 1);
+		if (p->depthwise == 2) {
+			/* BlazeFace block: relu(1x1(dw(x)) + b + x) in one node */
+			kc_tensor(&c, 4, 4, (const int64_t[]){1, p->h, p->w, p->co});
+			kc_tensor(&c, 5, 4, (const int64_t[]){p->k, p->k, p->ci, 1});
+			kc_tensor(&c, 6, 1, (const int64_t[]){p->ci});
+			kc_fill(&c, 4, &r, -1, 1);
+			kc_fill(&c, 5, &r, -0.1f, 0.1f);
+			kc_fill(&c, 6, &r, -1, 1);
+		}
 		struct fl_attr a = {.padding = FL_PADDING_SAME, .stride = {p->stride, p->stride}, .act = FL_ACT_RELU};
-		kc_wire(&c, p->depthwise ? FL_OP_DWCONV2D : FL_OP_CONV2D, &a, 1);
+		kc_wire(&c, p->depthwise == 1 ? FL_OP_DWCONV2D : FL_OP_CONV2D, &a, 1);
 		kc_prepare(&c, isa);
 		const int oh = (p->h + p->stride - 1) / p->stride, ow = (p->w + p->stride - 1) / p->stride;
 		const char *yo = getenv("FL_BENCH_YOFF");
 		float *ybuf = aligned_alloc(64, ((size_t)oh * ow * p->co * sizeof(float) + 4096 + 63) & ~(size_t)63), *y = ybuf + (yo ? atoi(yo) : 0);
-		double flops = 2.0 * oh * ow * p->co * p->k * p->k * (p->depthwise ? 1 : p->ci);
+		double flops = p->depthwise == 2 ? 2.0 * oh * ow * p->ci * (p->co + p->k * p->k)
+		                                 : 2.0 * oh * ow * p->co * p->k * p->k * (p->depthwise ? 1 : p->ci);
 		double t1 = time_run(&c, NULL, y), t2 = time_run(&c, pool2, y);
 		printf("%-34s %10.1f %9.3f %10.1f %9.3f\n", p->name, flops / t1 * 1e-9, t1 * 1e3, flops / t2 * 1e-9,
 		       t2 * 1e3);

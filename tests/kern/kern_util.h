@@ -11,15 +11,16 @@
 #include "nn/kern/kern_int.h"
 
 /* A one-node graph: values 0 = input, 1 = filter (or b), 2 = bias,
-** 3 = alpha, 4 = residual (CONV2D).  Tensors own malloc'd data; the graph's values point at it
+** 3 = alpha, 4 = residual (CONV2D), 5 / 6 = depthwise filter / bias of a
+** separable CONV2D.  Tensors own malloc'd data; the graph's values point at it
 ** (the graph is never passed to fl__graph_fini). */
 struct kcase {
-	struct fl_tensor t[5];
-	int have[5];
-	struct fl_value v[5];
+	struct fl_tensor t[7];
+	int have[7];
+	struct fl_value v[7];
 	struct fl_graph g;
 	struct fl_node node;
-	int in_idx[5], out_idx[1];
+	int in_idx[7], out_idx[1];
 };
 
 static inline void kc_tensor(struct kcase *c, int i, int n_dims, const int64_t *dims)
@@ -51,20 +52,20 @@ static inline void kc_wire(struct kcase *c, enum fl_op op, const struct fl_attr 
 {
 	memset(&c->g, 0, sizeof(c->g));
 	memset(&c->node, 0, sizeof(c->node));
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 7; i++) {
 		memset(&c->v[i], 0, sizeof(c->v[i]));
 		c->v[i].dtype = c->t[i].dtype;
 		c->v[i].n_dims = c->t[i].n_dims;
 		for (int d = 0; d < c->t[i].n_dims; d++)
 			c->v[i].dims[d] = c->t[i].dims[d];
-		c->v[i].data = (i > 0 && i < 4 && const_w && c->have[i]) ? c->t[i].data : NULL;
+		c->v[i].data = (i > 0 && i != 4 && const_w && c->have[i]) ? c->t[i].data : NULL;
 		c->v[i].producer = -1;
 		c->in_idx[i] = c->have[i] ? i : -1;
 	}
 	c->g.values = c->v;
-	c->g.n_values = 5;
+	c->g.n_values = 7;
 	c->node.op = op;
-	c->node.n_in = 5;
+	c->node.n_in = 7;
 	c->node.in = c->in_idx;
 	c->node.n_out = 1;
 	c->out_idx[0] = 3;
@@ -78,7 +79,7 @@ static inline void kc_free(struct kcase *c)
 	const struct fl_op_def *def = fl__op_def(c->node.op);
 	if (def->release)
 		def->release(&c->node);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		free(c->have[i] ? c->t[i].data : NULL);
 	memset(c->have, 0, sizeof(c->have));
 }
@@ -89,9 +90,9 @@ static inline void kc_free(struct kcase *c)
 static inline float *kc_run(struct kcase *c, struct fl_pool *pool, struct fl_tensor *out)
 {
 	const struct fl_op_def *def = fl__op_def(c->node.op);
-	const struct fl_tensor *in[5];
+	const struct fl_tensor *in[7];
 	char err[256] = "";
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		in[i] = c->have[i] ? &c->t[i] : NULL;
 	memset(out, 0, sizeof(*out));
 	int rc = def->infer(&c->node, in, out, err, sizeof(err));

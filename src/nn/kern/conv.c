@@ -38,6 +38,8 @@ struct kprep {
 	/* depthwise stride-1 flat kernel (see struct fl__dw) */
 	int nphase;
 	float *wpat, *bpat, *apat;
+	/* separable CONV2D: the depthwise stage's packing */
+	struct kprep *dw;
 };
 
 /* ------------------------------------------------------------ geometry */
@@ -179,6 +181,7 @@ static void prep_free(struct kprep *p)
 	fl_free(p->wpat);
 	fl_free(p->bpat);
 	fl_free(p->apat);
+	prep_free(p->dw);
 	fl_free(p);
 }
 
@@ -286,6 +289,9 @@ static int extras_const(const struct fl_node *n, const struct fl_graph *g, const
 	return 0;
 }
 
+static int pack_dw(int isa, const struct fl_value *f, const float *bias, const float *alpha, int alpha_n,
+                   struct kprep **out);
+
 static int clamp_isa(int isa)
 {
 	if (isa > FL_ISA_AVX512)
@@ -305,27 +311,36 @@ static int conv_prepare(struct fl_node *n, const struct fl_graph *g, int isa, ch
 	    extras_const(n, g, &bias, &alpha, &alpha_n) < 0)
 		return 0; /* reference path */
 	const int kh = (int)f->dims[0], kw = (int)f->dims[1], ci = (int)f->dims[2], co = (int)f->dims[3];
+	const struct fl_value *fd = const_in(n, g, 5), *bd = const_in(n, g, 6);
+	struct kprep *dwp = NULL;
+	if (fd) {
+		/* separable: pack the depthwise stage too, or run the reference */
+		if (!fd->data || fd->dtype != FL_DTYPE_F32 || fd->n_dims != 4 || fd->dims[3] != 1 ||
+		    (bd && (!bd->data || bd->dtype != FL_DTYPE_F32)))
+			return 0;
+		if (pack_dw(isa, fd, bd ? bd->data : NULL, NULL, 0, &dwp) < 0) {
+			fl__errf(err, err_size, "out of memory packing weights");
+			return FL_ENOMEM;
+		}
+	}
 	struct kprep *p;
 	int rc = pack_gemm(isa, kh * kw * ci, co, f->data, co, 1, bias, alpha, alpha_n, &p);
 	if (rc < 0) {
+		prep_free(dwp);
 		fl__errf(err, err_size, "out of memory packing weights");
 		return rc;
 	}
+	p->dw = dwp;
 	n->prep = p;
 	n->isa = isa;
 	return 0;
 }
 
-static int dw_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char *err, size_t err_size)
+/* Pack depthwise taps f ([kh,kw,c,1] constant), bias and alpha (may be
+** NULL) for `isa`. */
+static int pack_dw(int isa, const struct fl_value *f, const float *bias, const float *alpha, int alpha_n,
+                   struct kprep **out)
 {
-	op_release(n);
-	isa = clamp_isa(isa);
-	const struct fl_value *f = const_in(n, g, 1);
-	const float *bias, *alpha;
-	int alpha_n;
-	if (isa == FL_ISA_REF || !f || !f->data || f->dtype != FL_DTYPE_F32 || f->n_dims != 4 || f->dims[3] != 1 ||
-	    extras_const(n, g, &bias, &alpha, &alpha_n) < 0)
-		return 0;
 	const int taps = (int)(f->dims[0] * f->dims[1]), c = (int)f->dims[2];
 	const int vw = fl__isa_vw(isa);
 	struct kprep *p = fl_calloc(1, sizeof(*p));
@@ -376,26 +391,83 @@ static int dw_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char
 					p->apat[ph * vw + l] = p->alpha[ch];
 			}
 	}
-	n->prep = p;
-	n->isa = isa;
+	*out = p;
 	return 0;
 fail:
 	prep_free(p);
-	fl__errf(err, err_size, "out of memory packing weights");
 	return FL_ENOMEM;
+}
+
+static int dw_prepare(struct fl_node *n, const struct fl_graph *g, int isa, char *err, size_t err_size)
+{
+	op_release(n);
+	isa = clamp_isa(isa);
+	const struct fl_value *f = const_in(n, g, 1);
+	const float *bias, *alpha;
+	int alpha_n;
+	if (isa == FL_ISA_REF || !f || !f->data || f->dtype != FL_DTYPE_F32 || f->n_dims != 4 || f->dims[3] != 1 ||
+	    extras_const(n, g, &bias, &alpha, &alpha_n) < 0)
+		return 0;
+	struct kprep *p;
+	if (pack_dw(isa, f, bias, alpha, alpha_n, &p) < 0) {
+		fl__errf(err, err_size, "out of memory packing weights");
+		return FL_ENOMEM;
+	}
+	n->prep = p;
+	n->isa = isa;
+	return 0;
 }
 
 /* --------------------------------------------------------------- infer */
 
+/* A separable CONV2D (input 5 present): a depthwise stage (filter in[5],
+** bias in[6]?, the node's stride / dilation / padding, no activation)
+** followed by this node's 1x1 convolution (filter in[1] [1,1,C,CO]). */
+static int is_sep(const struct fl_node *n, const struct fl_tensor *const *in)
+{
+	return n->op == FL_OP_CONV2D && n->n_in > 5 && in[5];
+}
+
+/* The geometries of a separable conv's stages: gd (depthwise on x) and g
+** (the 1x1 on gd's output). */
+static int sep_geom(const struct fl_node *n, const struct fl_tensor *const *in, struct fl__conv_geom *gd,
+                    struct fl__conv_geom *g, char *err, size_t err_size)
+{
+	int rc = conv_geom(n, in[0], in[5], 1, gd, err, err_size);
+	if (rc < 0)
+		return rc;
+	const struct fl_tensor *f = in[1];
+	if (gd->mult != 1 || f->dtype != FL_DTYPE_F32 || f->n_dims != 4 || f->dims[0] != 1 || f->dims[1] != 1 ||
+	    (f->dims[2] != gd->co && gd->co >= 0)) {
+		fl__errf(err, err_size, "separable conv needs a multiplier-1 depthwise and a 1x1 filter on its %d channels",
+		         gd->co);
+		return FL_ESHAPE;
+	}
+	if (n->n_in > 6 && in[6] && (in[6]->dtype != FL_DTYPE_F32 || fl_tensor_numel(in[6]) != gd->co)) {
+		fl__errf(err, err_size, "depthwise bias has %lld values for %d channels", (long long)fl_tensor_numel(in[6]),
+		         gd->co);
+		return FL_ESHAPE;
+	}
+	memset(g, 0, sizeof(*g));
+	g->n = gd->n;
+	g->ih = g->oh = gd->oh;
+	g->iw = g->ow = gd->ow;
+	g->ci = gd->co;
+	g->co = (int)f->dims[3];
+	g->kh = g->kw = g->sh = g->sw = g->dh = g->dw = g->mult = 1;
+	return 0;
+}
+
 static int conv_infer_common(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
                              int depthwise, char *err, size_t err_size)
 {
-	struct fl__conv_geom g;
+	struct fl__conv_geom g, gd;
 	if (n->n_in < 2 || !in[0] || !in[1]) {
 		fl__errf(err, err_size, "needs an input and a filter");
 		return FL_EINVAL;
 	}
-	int rc = conv_geom(n, in[0], in[1], depthwise, &g, err, err_size);
+	int rc = !depthwise && is_sep(n, in) ? sep_geom(n, in, &gd, &g, err, err_size)
+	                                     : conv_geom(n, in[0], in[1], depthwise, &g, err, err_size);
 	if (rc < 0)
 		return rc;
 	if ((rc = check_extra(n, in, g.co, err, err_size)) < 0)
@@ -437,7 +509,11 @@ static int dw_infer(const struct fl_node *n, const struct fl_tensor *const *in, 
 static int64_t conv_flops(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out)
 {
 	const struct fl_tensor *f = in[1];
-	return 2 * fl_tensor_numel(out) * f->dims[0] * f->dims[1] * f->dims[2];
+	int64_t fl = 2 * fl_tensor_numel(out) * f->dims[0] * f->dims[1] * f->dims[2];
+	if (is_sep(n, in)) /* + the depthwise stage: per output pixel, C * taps */
+		fl += 2 * (fl_tensor_numel(out) / (out->dims[3] > 0 ? out->dims[3] : 1)) * f->dims[2] * in[5]->dims[0] *
+		      in[5]->dims[1];
+	return fl;
 }
 
 static int64_t dw_flops(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out)
@@ -544,11 +620,30 @@ static int is_direct(const struct fl__conv_geom *g)
 	       g->ow == g->iw;
 }
 
+/* Separable conv scratch: a zero row for the depthwise padding, then one
+** depthwise output row per thread (64-byte multiples). */
+static size_t sep_zero_floats(const struct fl__conv_geom *gd)
+{
+	return ((size_t)gd->iw * gd->ci + 16 + 15) / 16 * 16;
+}
+
+static size_t sep_row_floats(const struct fl__conv_geom *gd)
+{
+	return ((size_t)gd->ow * gd->co + 15) / 16 * 16;
+}
+
 static size_t conv_scratch(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out,
                            int n_threads)
 {
 	const struct kprep *p = n->prep;
-	struct fl__conv_geom g;
+	struct fl__conv_geom g, gd;
+	if (is_sep(n, in)) {
+		if (sep_geom(n, in, &gd, &g, NULL, 0) < 0)
+			return 0;
+		if (!p || !p->dw) /* reference: the whole depthwise output */
+			return (size_t)gd.n * gd.oh * gd.ow * gd.co * sizeof(float);
+		return (sep_zero_floats(&gd) + sep_row_floats(&gd) * (size_t)FL_MAX(n_threads, 1)) * sizeof(float);
+	}
 	if (!p || conv_geom(n, in[0], in[1], 0, &g, NULL, 0) < 0 || is_direct(&g))
 		return 0;
 	return conv_slice(p) * sizeof(float) * (size_t)FL_MAX(n_threads, 1);
@@ -563,10 +658,116 @@ static void init_act(const struct fl_node *n, const struct kprep *p, struct fl__
 
 /* ----------------------------------------------------------------- run */
 
+/* A separable conv's rows: each task runs the depthwise stage one output
+** row at a time into its row buffer (in L1), then the 1x1 GEMM on it with
+** bias, residual and activation fused into the store. */
+struct sep_job {
+	const struct kprep *p;
+	struct fl__dw d;
+	struct fl__gemm gm;
+	int rows, chunk, ow, co;
+	float *bufs;
+	size_t slice;
+	float *y;
+	const float *res;
+};
+
+static void sep_task(void *arg, int task, int thread)
+{
+	const struct sep_job *j = arg;
+	int r0 = task * j->chunk, r1 = FL_MIN(j->rows, r0 + j->chunk);
+	struct fl__dw d = j->d;
+	struct fl__gemm gm = j->gm;
+	float *buf = j->bufs + (size_t)thread * j->slice;
+	d.yrow = buf;
+	gm.a = buf;
+	for (int r = r0; r < r1; r++) {
+		const ptrdiff_t off = (ptrdiff_t)r * j->ow * j->co;
+		gm.c = j->y + off;
+		gm.res = j->res ? j->res + off : NULL;
+		if (j->p->isa == FL_ISA_AVX512) {
+			fl__dw_avx512(&d, r, r + 1);
+			fl__gemm_avx512(&gm, 0, j->ow, 0, j->p->n_panels);
+		} else {
+			fl__dw_avx2(&d, r, r + 1);
+			fl__gemm_avx2(&gm, 0, j->ow, 0, j->p->n_panels);
+		}
+	}
+}
+
+static int sep_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
+                   const struct fl_exec *ex)
+{
+	struct fl__conv_geom g, gd;
+	int rc = sep_geom(n, in, &gd, &g, NULL, 0);
+	if (rc < 0)
+		return rc;
+	const struct kprep *p = n->prep;
+	const float *dbias = n->n_in > 6 && in[6] ? in[6]->data : NULL;
+	if (!p || !p->dw || p->k != g.ci || p->n != g.co) {
+		/* reference: the depthwise output in the scratch, then the 1x1 */
+		size_t need = (size_t)gd.n * gd.oh * gd.ow * gd.co * sizeof(float);
+		if (need && (!ex || !ex->scratch || ex->scratch_size < need))
+			return FL_EINTERNAL;
+		int alpha_n;
+		const float *alpha = alpha_of(n, in, &alpha_n);
+		fl__dwconv_ref(&gd, in[0]->data, in[5]->data, dbias, FL_ACT_NONE, 0.0f, NULL, 0, ex ? ex->scratch : NULL);
+		fl__conv_ref(&g, ex ? ex->scratch : NULL, in[1]->data, bias_of(n, in), n->attr.act, n->attr.act_alpha, alpha,
+		             alpha_n, res_of(n, in), out[0].data);
+		return 0;
+	}
+	struct sep_job j;
+	memset(&j, 0, sizeof(j));
+	j.rows = g.n * g.oh;
+	j.ow = g.ow;
+	j.co = g.co;
+	if (j.rows == 0 || g.ow == 0)
+		return 0;
+	const int n_thr_all = ex ? FL_MAX(ex->n_threads, 1) : 1;
+	const size_t zn = sep_zero_floats(&gd);
+	j.slice = sep_row_floats(&gd);
+	if (!ex || !ex->scratch || ex->scratch_size < (zn + j.slice * n_thr_all) * sizeof(float))
+		return FL_EINTERNAL;
+	memset(ex->scratch, 0, zn * sizeof(float));
+	j.p = p;
+	j.d.g = gd;
+	j.d.x = in[0]->data;
+	j.d.w = p->dw->w;
+	j.d.bias = p->dw->bias;
+	j.d.cp = p->dw->cp;
+	j.d.act.kind = FL_ACT_NONE;
+	j.d.zero = ex->scratch;
+	j.d.wpat = p->dw->wpat;
+	j.d.bpat = p->dw->bpat;
+	j.d.nphase = p->dw->nphase;
+	j.gm.m = g.ow;
+	j.gm.n = g.co;
+	j.gm.k = g.ci;
+	j.gm.lda = g.ci;
+	j.gm.b = p->w;
+	j.gm.nr = p->nr;
+	j.gm.nv = p->nv;
+	j.gm.bias = p->bias;
+	init_act(n, p, &j.gm.act);
+	j.gm.ldc = g.co;
+	j.bufs = (float *)ex->scratch + zn;
+	j.y = out[0].data;
+	j.res = res_of(n, in);
+	const double flops = 2.0 * j.rows * g.ow * g.ci * (g.co + gd.kh * gd.kw);
+	const int n_thr = par_threads(ex, flops, PAR_MIN_FLOPS);
+	int tasks = n_thr == 1 ? 1 : FL_MIN(j.rows, 4 * n_thr);
+	j.chunk = (j.rows + tasks - 1) / tasks;
+	tasks = (j.rows + j.chunk - 1) / j.chunk;
+	fl__pool_run(ex->pool, sep_task, &j, tasks);
+	return 0;
+}
+
 static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
                     const struct fl_exec *ex)
 {
 	struct fl__conv_geom g;
+	if (is_sep(n, in))
+		return sep_run(n, in, out, ex);
 	int rc = conv_geom(n, in[0], in[1], 0, &g, NULL, 0);
 	if (rc < 0)
 		return rc;
@@ -683,6 +884,7 @@ static int dw_run(const struct fl_node *n, const struct fl_tensor *const *in, st
 		return 0;
 	}
 	struct dw_job j;
+	memset(&j, 0, sizeof(j));
 	j.p = p;
 	j.d.g = g;
 	j.d.x = in[0]->data;

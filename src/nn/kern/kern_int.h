@@ -159,6 +159,9 @@ struct fl__dw {
 	** packed). wpat is [nphase][kh*kw][VW]. */
 	const float *wpat, *bpat, *apat;
 	int nphase;
+	/* when set, output rows go here (one row at a time: r1 == r0 + 1)
+	** instead of into y: the separable conv's row buffer */
+	float *yrow;
 };
 
 /* ------------------------------------------------------------ reference */

@@ -555,7 +555,7 @@ void FN(dw)(const struct fl__dw *d, int r0, int r1)
 		const int b = r / g->oh, oy = r % g->oh;
 		const int iy0 = oy * g->sh - g->pt;
 		const float *xb = d->x + (ptrdiff_t)b * g->ih * g->iw * c;
-		float *yr = d->y + ((ptrdiff_t)b * g->oh + oy) * g->ow * c;
+		float *yr = d->yrow ? d->yrow : d->y + ((ptrdiff_t)b * g->oh + oy) * g->ow * c;
 		if (fast) {
 			const float *rows[5];
 			for (int ky = 0; ky < g->kh; ky++) {
