@@ -101,11 +101,19 @@ ubsan:
 	$(MAKE) models refs
 	FL_ROOT=. FL_REF=build/ref FL_FACELINE=build-ubsan/faceline FL_TEST_TIMEOUT_SCALE=4 build-ubsan/fl_tests $(T)
 
+# libFuzzer targets: the library is built with clang and coverage (per-file
+# ISA flags kept), each tests/fuzz/fuzz_*.c is linked against it and run for
+# FUZZ_TIME seconds on its corpus (tests/fuzz/corpus/<name>/).
+FUZZ_TIME ?= 30
 fuzz:
-	@mkdir -p build-fuzz
-	for f in $(FUZZ_SRC); do \
-	  clang -std=gnu17 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc $(PKG_CFLAGS) $$f $(LIB_SRC) \
-	    -o build-fuzz/$$(basename $$f .c) $(PKG_LIBS) -lpthread -lm || exit 1; \
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 CI= \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libfaceline.a
+	set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang -std=gnu17 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Itests $(PKG_CFLAGS) $$f \
+	    build-fuzz/libfaceline.a -o build-fuzz/$$n $(PKG_LIBS) -lpthread -lm; \
+	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 build-fuzz/corpus-$$n $$c; \
 	done
 
 # ----------------------------------------------------------------- bench
