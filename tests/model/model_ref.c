@@ -29,6 +29,39 @@ static float *read_f32(const char *path, long want)
 	return p;
 }
 
+/*
+** CenterNet's "detections" come out of a TopK over 1.3 M heatmap scores; on
+** random input many scores tie to within float32 rounding, and the order
+** of tied rows is not defined (TF.js and each kernel family round
+** differently).  For that output, rows [score, box, class] are compared as
+** a multiset: each row must match a distinct reference row.
+*/
+static long rows_as_multiset(const float *got, const float *want, int64_t ne, int64_t w, double atol, char *msg,
+                             size_t msg_size)
+{
+	int64_t rows = ne / w;
+	char *used = calloc(rows + 1, 1);
+	long unmatched = 0;
+	for (int64_t i = 0; i < rows; i++) {
+		int64_t found = -1;
+		for (int64_t j = 0; j < rows && found < 0; j++) {
+			if (used[j])
+				continue;
+			if (fl_test_allclose(got + i * w, want + j * w, (long)w, atol, 1e-3, NULL, 0) == 0)
+				found = j;
+		}
+		if (found < 0) {
+			if (!unmatched)
+				snprintf(msg, msg_size, "row %lld has no match among the reference rows", (long long)i);
+			unmatched++;
+		} else {
+			used[found] = 1;
+		}
+	}
+	free(used);
+	return unmatched;
+}
+
 /* Run one case folder; returns the number of outputs compared. */
 static int run_case(struct fl_model *m, const char *dir)
 {
@@ -110,6 +143,9 @@ static int run_case(struct fl_model *m, const char *dir)
 		}
 		char msg[256];
 		long bad = fl_test_allclose(got, want, (long)ne, atol, 1e-3, msg, sizeof(msg));
+		if (bad && name && strstr(name, "detections") && json_array_size(sh) == 3)
+			bad = rows_as_multiset(got, want, ne, json_integer_value(json_array_get(sh, 2)), atol, msg,
+			                       sizeof(msg));
 		ASSERT_MSG(bad == 0, "%s: output \"%s\" [%s]: %s", dir, name, fl__isa_name(m->isa), msg);
 		free(got);
 		free(want);
