@@ -93,8 +93,8 @@ struct ks_tile {
 KS_INLINE void ks_ukr(const int MR, const int NV, const int CONV, const struct ks_tile *t)
 {
 	/* fixed sizes (not VLAs) so that, fully unrolled, they become registers */
-	VEC acc[MR_MAX][NV_MAX];
-	const float *ap[MR_MAX];
+	VEC acc[14][NV_MAX]; /* 14: the largest MR instantiated below */
+	const float *ap[14];
 	const float *b = t->b;
 	const int k = t->k, nr = t->nr;
 
@@ -313,7 +313,10 @@ void FN(conv)(const struct fl__convk *ck, int m0, int m1, float *scratch)
 			t.c = gm->c + (ptrdiff_t)m * gm->ldc + col;
 			t.res = gm->res ? gm->res + (ptrdiff_t)m * gm->ldc + col : NULL;
 			t.last = ncol - (nv - 1) * VW;
-			(inside ? ks_cukr_table : ks_ukr_table)[nv - 1][mr - 1](&t);
+			if (inside)
+				ks_cukr_table[nv - 1][mr - 1](&t);
+			else
+				ks_ukr_table[nv - 1][mr - 1](&t);
 		}
 	}
 }
