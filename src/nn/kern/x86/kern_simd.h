@@ -482,49 +482,69 @@ KS_INLINE void ks_dw_flat(const int K, const struct fl__dw *d, const float *cons
 	const int c = d->g.ci, P = d->nphase, L = P * VW, act = d->act.kind;
 	const ptrdiff_t j0 = (ptrdiff_t)ox_lo * c, j1 = (ptrdiff_t)ox_hi * c;
 	const ptrdiff_t base = -(ptrdiff_t)d->g.pl * c;
-	for (int ph = 0; ph < P; ph++) {
-		VEC wt[25];
-		const float *wp = d->wpat + (ptrdiff_t)ph * K * K * VW;
+	/* segments of ~1024 floats (whole periods): the K input row pieces stay
+	** in L1 while the P phases pass over them */
+	const ptrdiff_t seg = (ptrdiff_t)L * ((1024 + L - 1) / L);
+	for (ptrdiff_t s0 = j0; s0 < j1; s0 += seg) {
+		const ptrdiff_t s1 = s0 + seg < j1 ? s0 + seg : j1;
+		for (int ph = 0; ph < P; ph++) {
+			VEC wt[25];
+			const float *wp = d->wpat + (ptrdiff_t)ph * K * K * VW;
 #pragma GCC unroll 25
-		for (int t = 0; t < K * K; t++)
-			wt[t] = V_LOAD(wp + t * VW);
-		const VEC bias = V_LOAD(d->bpat + ph * VW);
-		const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->apat + ph * VW) : V_SET1(d->act.slope);
-		ptrdiff_t j = j0 + ph * VW;
-		for (; j + 3 * L + VW <= j1; j += 4 * L) {
-			VEC a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+			for (int t = 0; t < K * K; t++)
+				wt[t] = V_LOAD(wp + t * VW);
+			const VEC bias = V_LOAD(d->bpat + ph * VW);
+			const VEC sa = act == FL_ACT_PRELU ? V_LOAD(d->apat + ph * VW) : V_SET1(d->act.slope);
+			ptrdiff_t j = s0 + ph * VW;
+			for (; j + 3 * L + VW <= s1; j += 4 * L) {
+				/* 4 chunks x 2 accumulators (even / odd taps): short chains */
+				VEC a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+				VEC b0 = V_ZERO(), b1 = V_ZERO(), b2 = V_ZERO(), b3 = V_ZERO();
 #pragma GCC unroll 5
-			for (int ky = 0; ky < K; ky++) {
-				const float *r0 = rows[ky] + base + j;
-				KS_OPAQUE(r0);
-				const float *r1 = r0 + L, *r2 = r0 + 2 * L, *r3 = r1 + 2 * L;
-				KS_OPAQUE(r1);
-				KS_OPAQUE(r2);
-				KS_OPAQUE(r3);
+				for (int ky = 0; ky < K; ky++) {
+					const float *r0 = rows[ky] + base + j;
+					KS_OPAQUE(r0);
+					const float *r1 = r0 + L, *r2 = r0 + 2 * L, *r3 = r1 + 2 * L;
+					KS_OPAQUE(r1);
+					KS_OPAQUE(r2);
+					KS_OPAQUE(r3);
 #pragma GCC unroll 5
-				for (int kx = 0; kx < K; kx++) {
-					const VEC wv = wt[ky * K + kx];
-					const ptrdiff_t o = (ptrdiff_t)kx * c;
-					a0 = V_FMA(V_LOAD(r0 + o), wv, a0);
-					a1 = V_FMA(V_LOAD(r1 + o), wv, a1);
-					a2 = V_FMA(V_LOAD(r2 + o), wv, a2);
-					a3 = V_FMA(V_LOAD(r3 + o), wv, a3);
+					for (int kx = 0; kx < K; kx++) {
+						const VEC wv = wt[ky * K + kx];
+						const ptrdiff_t o = (ptrdiff_t)kx * c;
+						if ((ky * K + kx) & 1) {
+							b0 = V_FMA(V_LOAD(r0 + o), wv, b0);
+							b1 = V_FMA(V_LOAD(r1 + o), wv, b1);
+							b2 = V_FMA(V_LOAD(r2 + o), wv, b2);
+							b3 = V_FMA(V_LOAD(r3 + o), wv, b3);
+						} else {
+							a0 = V_FMA(V_LOAD(r0 + o), wv, a0);
+							a1 = V_FMA(V_LOAD(r1 + o), wv, a1);
+							a2 = V_FMA(V_LOAD(r2 + o), wv, a2);
+							a3 = V_FMA(V_LOAD(r3 + o), wv, a3);
+						}
+					}
 				}
+				V_STORE(yr + j, ks_act(act, V_ADD(a0, b0), sa));
+				V_STORE(yr + j + L, ks_act(act, V_ADD(a1, b1), sa));
+				V_STORE(yr + j + 2 * L, ks_act(act, V_ADD(a2, b2), sa));
+				V_STORE(yr + j + 3 * L, ks_act(act, V_ADD(a3, b3), sa));
 			}
-			V_STORE(yr + j, ks_act(act, a0, sa));
-			V_STORE(yr + j + L, ks_act(act, a1, sa));
-			V_STORE(yr + j + 2 * L, ks_act(act, a2, sa));
-			V_STORE(yr + j + 3 * L, ks_act(act, a3, sa));
-		}
-		for (; j < j1; j += L) {
-			const MASK m = V_MASK(j1 - j < VW ? (int)(j1 - j) : VW);
-			VEC a0 = bias;
+			for (; j < s1; j += L) {
+				const MASK m = V_MASK(s1 - j < VW ? (int)(s1 - j) : VW);
+				VEC a0 = bias, b0 = V_ZERO();
 #pragma GCC unroll 5
-			for (int ky = 0; ky < K; ky++)
+				for (int ky = 0; ky < K; ky++)
 #pragma GCC unroll 5
-				for (int kx = 0; kx < K; kx++)
-					a0 = V_FMA(V_LOADM(rows[ky] + base + j + (ptrdiff_t)kx * c, m), wt[ky * K + kx], a0);
-			V_STOREM(yr + j, m, ks_act(act, a0, sa));
+					for (int kx = 0; kx < K; kx++) {
+						const VEC xv = V_LOADM(rows[ky] + base + j + (ptrdiff_t)kx * c, m);
+						if ((ky * K + kx) & 1)
+							b0 = V_FMA(xv, wt[ky * K + kx], b0);
+						else
+							a0 = V_FMA(xv, wt[ky * K + kx], a0);
+					}
+				V_STOREM(yr + j, m, ks_act(act, V_ADD(a0, b0), sa));
+			}
 		}
 	}
 }
