@@ -1,16 +1,25 @@
 /*
 ** pool.c -- the thread pool behind every parallel kernel.
 **
-** A run publishes (fn, arg, n_tasks) and bumps a generation counter;
-** workers take task numbers from a shared atomic counter until none are
-** left, then report done.  The caller works too (as thread 0), so a pool
-** of n threads has n-1 workers.  Inference issues hundreds of short
-** parallel regions per image, so idle workers spin for a while (with the
-** pause instruction) before they sleep on a condition variable.
+** A run publishes (fn, arg, n_tasks) under a new generation number.  Task
+** numbers are claimed from one 64-bit atomic word that holds the
+** generation in its high half and the next task in its low half, so a
+** worker that wakes late and still believes in an old generation can never
+** claim a task of the new one.  The caller works too (as thread 0) and
+** returns as soon as every task has COMPLETED -- it never waits for a
+** worker that has not started: on a busy machine a descheduled worker
+** would otherwise stall every parallel region for a whole time slice (a
+** 2-thread run could be slower than 1 thread).
+**
+** Inference issues hundreds of short parallel regions per image, so idle
+** workers spin for a while (with the pause instruction) before they sleep
+** on a condition variable; the caller signals only when someone sleeps.
 */
+#define _GNU_SOURCE
 #include "base_int.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -21,8 +30,10 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* Spins before a worker sleeps (~0.2 ms on this machine). */
-#define SPIN_ITERS 3000
+/* Spins before a worker sleeps (~0.3 ms on this machine). */
+#define SPIN_ITERS 4000
+/* Spins of the caller waiting for a running task before it yields. */
+#define WAIT_SPINS 2000
 
 struct worker {
 	struct fl_pool *pool;
@@ -35,44 +46,57 @@ struct fl_pool {
 	struct worker *workers;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	atomic_uint gen;
-	atomic_int next_task;
-	atomic_int n_done; /* workers finished with the current generation */
+	_Atomic uint64_t claim; /* generation << 32 | next task */
+	atomic_int n_completed;
+	atomic_int n_sleeping;
 	atomic_int stop;
+	/* Published before the generation changes (release), read after. */
 	fl_task_fn fn;
 	void *arg;
 	int n_tasks;
 };
 
-static void do_tasks(struct fl_pool *p, int thread)
+/* Claim and run tasks of generation `gen` until none are left. */
+static void do_tasks(struct fl_pool *p, uint32_t gen, int thread)
 {
-	int t;
-	while ((t = atomic_fetch_add_explicit(&p->next_task, 1, memory_order_relaxed)) < p->n_tasks)
-		p->fn(p->arg, t, thread);
+	for (;;) {
+		uint64_t v = atomic_load_explicit(&p->claim, memory_order_acquire);
+		if ((uint32_t)(v >> 32) != gen || (uint32_t)v >= (uint32_t)p->n_tasks)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&p->claim, &v, v + 1, memory_order_acq_rel,
+		                                           memory_order_acquire))
+			continue;
+		p->fn(p->arg, (int)(uint32_t)v, thread);
+		atomic_fetch_add_explicit(&p->n_completed, 1, memory_order_release);
+	}
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct fl_pool *p = w->pool;
-	unsigned seen = 0;
+	uint32_t seen = 0;
 	for (;;) {
 		int spins = 0;
-		while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !atomic_load(&p->stop)) {
+		uint32_t gen;
+		while ((gen = (uint32_t)(atomic_load_explicit(&p->claim, memory_order_acquire) >> 32)) == seen &&
+		       !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
 			if (++spins < SPIN_ITERS) {
 				cpu_relax();
 				continue;
 			}
 			pthread_mutex_lock(&p->mu);
-			while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+			atomic_fetch_add(&p->n_sleeping, 1);
+			while ((uint32_t)(atomic_load(&p->claim) >> 32) == seen && !atomic_load(&p->stop))
 				pthread_cond_wait(&p->cv, &p->mu);
+			atomic_fetch_sub(&p->n_sleeping, 1);
 			pthread_mutex_unlock(&p->mu);
+			spins = 0;
 		}
 		if (atomic_load(&p->stop))
 			return NULL;
-		seen = atomic_load(&p->gen);
-		do_tasks(p, w->index);
-		atomic_fetch_add_explicit(&p->n_done, 1, memory_order_release);
+		seen = gen;
+		do_tasks(p, gen, w->index);
 	}
 }
 
@@ -89,8 +113,12 @@ int fl__pool_create(int n_threads, struct fl_pool **out)
 	pthread_cond_init(&p->cv, NULL);
 	if (n_threads > 1) {
 		p->workers = fl_calloc(n_threads - 1, sizeof(*p->workers));
-		if (!p->workers)
-			goto fail;
+		if (!p->workers) {
+			pthread_mutex_destroy(&p->mu);
+			pthread_cond_destroy(&p->cv);
+			fl_free(p);
+			return FL_ENOMEM;
+		}
 		for (int i = 0; i < n_threads - 1; i++) {
 			p->workers[i].pool = p;
 			p->workers[i].index = i + 1;
@@ -103,11 +131,6 @@ int fl__pool_create(int n_threads, struct fl_pool **out)
 	}
 	*out = p;
 	return 0;
-fail:
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-	fl_free(p);
-	return FL_ENOMEM;
 }
 
 void fl__pool_destroy(struct fl_pool *p)
@@ -143,15 +166,22 @@ void fl__pool_run(struct fl_pool *p, fl_task_fn fn, void *arg, int n_tasks)
 	p->fn = fn;
 	p->arg = arg;
 	p->n_tasks = n_tasks;
-	atomic_store(&p->next_task, 0);
-	atomic_store(&p->n_done, 0);
-	pthread_mutex_lock(&p->mu);
-	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	do_tasks(p, 0);
-	while (atomic_load_explicit(&p->n_done, memory_order_acquire) < p->n_threads - 1)
-		cpu_relax();
+	atomic_store_explicit(&p->n_completed, 0, memory_order_relaxed);
+	uint32_t gen = (uint32_t)(atomic_load(&p->claim) >> 32) + 1;
+	atomic_store_explicit(&p->claim, (uint64_t)gen << 32, memory_order_release);
+	if (atomic_load(&p->n_sleeping) > 0) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	do_tasks(p, gen, 0);
+	int spins = 0;
+	while (atomic_load_explicit(&p->n_completed, memory_order_acquire) < n_tasks) {
+		if (++spins < WAIT_SPINS)
+			cpu_relax();
+		else
+			sched_yield(); /* a worker holding a task was descheduled */
+	}
 }
 
 double fl__now(void)
