@@ -13,7 +13,13 @@
 **     corner); tiles that touch the padding are first gathered (im2col,
 **     zeros for padding) into the task's slice of the scratch buffer;
 **   - depthwise (multiplier 1): a direct NHWC kernel, vectorised over
-**     channels, split over output rows.
+**     channels (stride 1: over the flat (x, channel) row), split over
+**     output rows;
+**   - separable CONV2D (a depthwise filter in input 5): per output row, the
+**     depthwise stage into a per-thread row buffer, then the 1x1 GEMM on
+**     it -- the intermediate never leaves L1;
+**   - a residual (input 4) and the activation are applied in the GEMM's
+**     store.
 ** Weights, bias and PReLU alpha are packed by prepare() into n->prep for
 ** the node's ISA.  When they are not constants, the multiplier is not 1,
 ** or the ISA is FL_ISA_REF, the node has no prep and runs the reference.
@@ -571,6 +577,14 @@ static int split_work(int m, int n_panels, int align, int n_thr, int *m_chunk, i
 	if (m_blocks >= want) {
 		*m_chunk = (m_blocks + want - 1) / want * align;
 		return (m + *m_chunk - 1) / *m_chunk;
+	}
+	if (n_panels >= want) {
+		/* few rows, wide B (late layers, FC): split the columns, so each
+		** task streams only its own panels of the weights */
+		*m_chunk = m_blocks * align;
+		*p_chunk = (n_panels + want - 1) / want;
+		*n_pt = (n_panels + *p_chunk - 1) / *p_chunk;
+		return *n_pt;
 	}
 	if (m_blocks >= 2 * n_thr || n_panels < 2) {
 		*m_chunk = align;
