@@ -72,6 +72,9 @@
 **   TRANSPOSE       x, perm (I32 const)
 **   TILE            x, multiples (I32 const)
 **   SHAPE           x -> I32 [n_dims]
+**   HARD_SWISH      x (attr act_alpha = c): (c*x) * min(max(x+3, 0), 6),
+**                   MobileNetV3's h-swish in the order TF computes it (c is
+**                   the graph's 1/6 constant), so results are bit-identical
 */
 #define FL_OP_MAP(X)                                                          \
 	X(CONV2D) X(DWCONV2D) X(MATMUL)                                           \
@@ -83,7 +86,7 @@
 	X(RESIZE_BILINEAR) X(RESIZE_NEAREST) X(RESHAPE) X(SQUEEZE)                \
 	X(EXPAND_DIMS) X(CONCAT) X(PACK) X(UNPACK) X(STRIDED_SLICE) X(SLICE)      \
 	X(GATHER) X(GATHER_ND) X(ARGMAX) X(TOPK) X(CAST) X(TRANSPOSE) X(TILE)     \
-	X(SHAPE)
+	X(SHAPE) X(HARD_SWISH)
 
 enum fl_op {
 #define FL__OPX(name) FL_OP_##name,

@@ -535,6 +535,73 @@ out:
 	return r;
 }
 
+/* A constant F32 scalar (any shape of one element) equal to v, or v NULL. */
+static int scalar_const(const struct fl_graph *g, int vi, const float *v, float *out)
+{
+	if (vi < 0 || !is_const(g, vi) || g->values[vi].dtype != FL_DTYPE_F32 || value_numel(&g->values[vi]) != 1)
+		return 0;
+	float x = ((const float *)g->values[vi].data)[0];
+	if (out)
+		*out = x;
+	return !v || x == *v;
+}
+
+/*
+** MobileNetV3's h-swish as TF exports it (CenterNet):
+**     m = c * x;  r = relu6(x + 3);  y = m * r        (c = 1/6)
+** After fusion the relu6 sits on the ADD.  The final MUL becomes one
+** HARD_SWISH node computing the same float operations in the same order.
+*/
+static int match_hard_swish(struct fl_graph *g)
+{
+	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
+	if (!prod)
+		return FL_ENOMEM;
+	map_producers(g, prod);
+	const float three = 3.0f;
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *n = &g->nodes[k];
+		if (n->n_out != 1 || n->op != FL_OP_MUL || n->n_in != 2)
+			continue;
+		for (int side = 0; side < 2; side++) {
+			int pm = prod[n->in[side]], pa = prod[n->in[!side]];
+			if (pm < 0 || pa < 0)
+				continue;
+			struct fl_node *m = &g->nodes[pm], *a = &g->nodes[pa];
+			if (m->op != FL_OP_MUL || m->n_in != 2 || m->attr.act != FL_ACT_NONE)
+				continue;
+			/* r: ADD(x, 3) with act RELU6, or RELU6(ADD(x, 3)) */
+			if (a->op == FL_OP_RELU6 && prod[a->in[0]] >= 0 && g->nodes[prod[a->in[0]]].op == FL_OP_ADD &&
+			    g->nodes[prod[a->in[0]]].attr.act == FL_ACT_NONE)
+				a = &g->nodes[prod[a->in[0]]];
+			else if (!(a->op == FL_OP_ADD && a->attr.act == FL_ACT_RELU6))
+				continue;
+			if (a->n_in != 2)
+				continue;
+			int x;
+			if (scalar_const(g, a->in[1], &three, NULL))
+				x = a->in[0];
+			else if (scalar_const(g, a->in[0], &three, NULL))
+				x = a->in[1];
+			else
+				continue;
+			float c;
+			int ok = (m->in[0] == x && scalar_const(g, m->in[1], NULL, &c)) ||
+			         (m->in[1] == x && scalar_const(g, m->in[0], NULL, &c));
+			if (!ok || g->values[x].dtype != FL_DTYPE_F32)
+				continue;
+			n->op = FL_OP_HARD_SWISH;
+			n->n_in = 1;
+			n->in[0] = x;
+			memset(&n->attr, 0, sizeof(n->attr));
+			n->attr.act_alpha = c;
+			break;
+		}
+	}
+	fl_free(prod);
+	return 0;
+}
+
 /* Identity nodes whose output is not a graph output: bypass them. */
 static void remove_identities(struct fl_graph *g)
 {
@@ -614,6 +681,10 @@ int fl__graph_optimize(struct fl_graph *g, char *err, size_t err_size)
 		}
 		if (!changed)
 			break;
+	}
+	if ((r = match_hard_swish(g)) < 0) {
+		fl__errf(err, err_size, "%s: out of memory matching h-swish", g->path ? g->path : "graph");
+		return r;
 	}
 	remove_dead(g);
 	return fl__graph_link(g, err, err_size);

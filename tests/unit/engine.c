@@ -190,3 +190,49 @@ FL_TEST(engine_arena_reuses_memory)
 	fl_session_destroy(s);
 	fl_model_destroy(m);
 }
+
+/* h-swish spelled as TF exports it collapses into one HARD_SWISH node
+** with bit-identical results. */
+FL_TEST(engine_hard_swish_pattern)
+{
+	float xs[7] = {-5, -3, -1.5f, 0, 0.7f, 3, 9};
+	float want[7];
+	const float c = 0.16666667f;
+	for (int i = 0; i < 7; i++) {
+		float t = xs[i] + 3.0f;
+		t = t < 0 ? 0 : t > 6 ? 6 : t;
+		want[i] = (c * xs[i]) * t;
+	}
+	struct fl_model *m = fl_calloc(1, sizeof(*m));
+	struct fl_graph *g = &m->g;
+	char err[256];
+	ASSERT_OK(fl__graph_init(g, "hswish"));
+	int64_t d[1] = {7};
+	float one_c[1] = {c}, one_3[1] = {3};
+	int x = fl__graph_add_value(g, "x", FL_DTYPE_F32, 1, d);
+	int kc = fl__graph_add_const(g, "c", FL_DTYPE_F32, 0, NULL, fdup(one_c, 1));
+	int k3 = fl__graph_add_const(g, "three", FL_DTYPE_F32, 0, NULL, fdup(one_3, 1));
+	int mv = fl__graph_add_value(g, "m", FL_DTYPE_F32, 0, NULL);
+	int av = fl__graph_add_value(g, "a", FL_DTYPE_F32, 0, NULL);
+	int rv = fl__graph_add_value(g, "r", FL_DTYPE_F32, 0, NULL);
+	int y = fl__graph_add_value(g, "y", FL_DTYPE_F32, 0, NULL);
+	int i1[2] = {kc, x}, i2[2] = {x, k3}, i4[2] = {mv, rv};
+	ASSERT(fl__graph_add_node(g, FL_OP_MUL, "mul", i1, 2, &mv, 1, NULL) >= 0);
+	ASSERT(fl__graph_add_node(g, FL_OP_ADD, "add", i2, 2, &av, 1, NULL) >= 0);
+	ASSERT(fl__graph_add_node(g, FL_OP_RELU6, "relu6", &av, 1, &rv, 1, NULL) >= 0);
+	ASSERT(fl__graph_add_node(g, FL_OP_MUL, "mul_1", i4, 2, &y, 1, NULL) >= 0);
+	ASSERT_OK(fl__graph_set_io(g, &x, 1, &y, 1));
+	ASSERT_OK(fl__graph_optimize(g, err, sizeof(err)));
+	ASSERT_EQ(g->n_nodes, 1);
+	ASSERT_EQ(g->nodes[0].op, FL_OP_HARD_SWISH);
+	ASSERT_OK(fl__graph_prepare(g, FL_ISA_REF, err, sizeof(err)));
+	struct fl_session *s;
+	ASSERT_OK(fl_session_create(m, NULL, &s, err, sizeof(err)));
+	struct fl_tensor in = {FL_DTYPE_F32, 1, {7}, xs}, out;
+	ASSERT_OK(fl_session_run(s, &in, 1));
+	fl_session_output(s, 0, &out);
+	for (int i = 0; i < 7; i++)
+		ASSERT_MSG(((float *)out.data)[i] == want[i], "x=%g: got %g want %g", xs[i], ((float *)out.data)[i], want[i]);
+	fl_session_destroy(s);
+	fl_model_destroy(m);
+}

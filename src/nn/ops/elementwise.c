@@ -463,6 +463,9 @@ BIN_DEF(prelu, "Prelu");
 		}                                                                     \
 	} while (0)
 
+/* relu6 written as compares so the loop vectorises (fminf/fmaxf are calls) */
+#define HSWISH_R6(t) ((t) < 0.0f ? 0.0f : ((t) > 6.0f ? 6.0f : (t)))
+
 struct un_ctx {
 	const struct fl_node *n;
 	const struct fl_tensor *x;
@@ -495,6 +498,7 @@ FL_OPS_VECTORIZE static void un_range(void *arg, int64_t lo, int64_t hi)
 	case FL_OP_NEG: UN_LOOP(float, -x); break;
 	case FL_OP_EXP: UN_LOOP(float, expf(x)); break;
 	case FL_OP_TANH: UN_LOOP(float, tanhf(x)); break;
+	case FL_OP_HARD_SWISH: UN_LOOP(float, (alpha * x) * HSWISH_R6(x + 3.0f)); break;
 	default: break;
 	}
 }
@@ -546,6 +550,7 @@ UN_DEF(exp, "Exp");
 UN_DEF(tanh, "Tanh");
 UN_DEF(rsqrt, "Rsqrt");
 UN_DEF(leaky_relu, "LeakyRelu");
+UN_DEF(hard_swish, "HardSwish");
 
 const struct fl_op_def fl__opdef_identity = {
 	.tf_name = "Identity",

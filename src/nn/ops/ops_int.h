@@ -30,6 +30,7 @@ extern const struct fl_op_def fl__opdef_floor_div, fl__opdef_floor_mod, fl__opde
 extern const struct fl_op_def fl__opdef_prelu, fl__opdef_relu, fl__opdef_relu6, fl__opdef_sigmoid;
 extern const struct fl_op_def fl__opdef_sqrt, fl__opdef_abs, fl__opdef_neg, fl__opdef_exp;
 extern const struct fl_op_def fl__opdef_tanh, fl__opdef_rsqrt, fl__opdef_identity, fl__opdef_leaky_relu;
+extern const struct fl_op_def fl__opdef_hard_swish;
 extern const struct fl_op_def fl__opdef_cast;
 /* pool.c */
 extern const struct fl_op_def fl__opdef_maxpool, fl__opdef_avgpool;

@@ -24,6 +24,7 @@ static const struct fl_op_def *const op_table[FL_OP__COUNT] = {
 	[FL_OP_PRELU] = &fl__opdef_prelu,
 	[FL_OP_RELU] = &fl__opdef_relu,
 	[FL_OP_RELU6] = &fl__opdef_relu6,
+	[FL_OP_HARD_SWISH] = &fl__opdef_hard_swish,
 	[FL_OP_SIGMOID] = &fl__opdef_sigmoid,
 	[FL_OP_SQRT] = &fl__opdef_sqrt,
 	[FL_OP_ABS] = &fl__opdef_abs,
