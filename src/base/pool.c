@@ -1,11 +1,12 @@
 /*
 ** pool.c -- the thread pool behind every parallel kernel.
 **
-** A run publishes (fn, arg, n_tasks) under a new generation number.  Task
-** numbers are claimed from one 64-bit atomic word that holds the
-** generation in its high half and the next task in its low half, so a
-** worker that wakes late and still believes in an old generation can never
-** claim a task of the new one.  The caller works too (as thread 0) and
+** A run publishes (fn, arg) under a new generation number.  Task numbers
+** are claimed from one 64-bit atomic word holding the generation (24 bits),
+** the run's task count (20 bits) and the next task (20 bits): a claim is
+** judged by that word alone, so a worker that wakes late and still believes
+** in an old generation can never claim a task of the new one, nor mistake
+** the new task count for its own.  The caller works too (as thread 0) and
 ** returns as soon as every task has COMPLETED -- it never waits for a
 ** worker that has not started: on a busy machine a descheduled worker
 ** would otherwise stall every parallel region for a whole time slice (a
@@ -46,27 +47,33 @@ struct fl_pool {
 	struct worker *workers;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	_Atomic uint64_t claim; /* generation << 32 | next task */
+	_Atomic uint64_t claim; /* generation << 40 | n_tasks << 20 | next task */
 	atomic_int n_completed;
 	atomic_int n_sleeping;
 	atomic_int stop;
 	/* Published before the generation changes (release), read after. */
 	fl_task_fn fn;
 	void *arg;
-	int n_tasks;
 };
 
-/* Claim and run tasks of generation `gen` until none are left. */
+#define FIELD 0xfffffu /* 20 bits */
+#define MAX_TASKS ((int)FIELD)
+#define GEN_OF(v) ((uint32_t)((v) >> 40))
+#define NTASKS_OF(v) ((uint32_t)((v) >> 20) & FIELD)
+#define NEXT_OF(v) ((uint32_t)(v)&FIELD)
+
+/* Claim and run tasks of generation `gen` until none are left.  fn and arg
+** cannot change while a claimed task of this generation is unfinished. */
 static void do_tasks(struct fl_pool *p, uint32_t gen, int thread)
 {
 	for (;;) {
 		uint64_t v = atomic_load_explicit(&p->claim, memory_order_acquire);
-		if ((uint32_t)(v >> 32) != gen || (uint32_t)v >= (uint32_t)p->n_tasks)
+		if (GEN_OF(v) != gen || NEXT_OF(v) >= NTASKS_OF(v))
 			return;
 		if (!atomic_compare_exchange_weak_explicit(&p->claim, &v, v + 1, memory_order_acq_rel,
 		                                           memory_order_acquire))
 			continue;
-		p->fn(p->arg, (int)(uint32_t)v, thread);
+		p->fn(p->arg, (int)NEXT_OF(v), thread);
 		atomic_fetch_add_explicit(&p->n_completed, 1, memory_order_release);
 	}
 }
@@ -79,7 +86,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		int spins = 0;
 		uint32_t gen;
-		while ((gen = (uint32_t)(atomic_load_explicit(&p->claim, memory_order_acquire) >> 32)) == seen &&
+		while ((gen = GEN_OF(atomic_load_explicit(&p->claim, memory_order_acquire))) == seen &&
 		       !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
 			if (++spins < SPIN_ITERS) {
 				cpu_relax();
@@ -87,7 +94,7 @@ static void *worker_main(void *arg)
 			}
 			pthread_mutex_lock(&p->mu);
 			atomic_fetch_add(&p->n_sleeping, 1);
-			while ((uint32_t)(atomic_load(&p->claim) >> 32) == seen && !atomic_load(&p->stop))
+			while (GEN_OF(atomic_load(&p->claim)) == seen && !atomic_load(&p->stop))
 				pthread_cond_wait(&p->cv, &p->mu);
 			atomic_fetch_sub(&p->n_sleeping, 1);
 			pthread_mutex_unlock(&p->mu);
@@ -158,17 +165,20 @@ void fl__pool_run(struct fl_pool *p, fl_task_fn fn, void *arg, int n_tasks)
 {
 	if (n_tasks <= 0)
 		return;
-	if (!p || p->n_threads == 1 || n_tasks == 1) {
+	/* One thread, one task, or more tasks than the claim word can count
+	** (kernels split work into far fewer): run them on the caller. */
+	if (!p || p->n_threads == 1 || n_tasks == 1 || n_tasks > MAX_TASKS) {
 		for (int t = 0; t < n_tasks; t++)
 			fn(arg, t, 0);
 		return;
 	}
 	p->fn = fn;
 	p->arg = arg;
-	p->n_tasks = n_tasks;
 	atomic_store_explicit(&p->n_completed, 0, memory_order_relaxed);
-	uint32_t gen = (uint32_t)(atomic_load(&p->claim) >> 32) + 1;
-	atomic_store_explicit(&p->claim, (uint64_t)gen << 32, memory_order_release);
+	uint32_t gen = (GEN_OF(atomic_load(&p->claim)) + 1) & 0xffffffu;
+	if (gen == 0)
+		gen = 1; /* workers start having "seen" generation 0 */
+	atomic_store_explicit(&p->claim, (uint64_t)gen << 40 | (uint64_t)n_tasks << 20, memory_order_release);
 	if (atomic_load(&p->n_sleeping) > 0) {
 		pthread_mutex_lock(&p->mu);
 		pthread_cond_broadcast(&p->cv);
