@@ -602,6 +602,193 @@ static int match_hard_swish(struct fl_graph *g)
 	return 0;
 }
 
+/* Grow node n's input list to at least `want` slots (new ones -1). */
+static int widen_inputs(struct fl_node *n, int want)
+{
+	if (n->n_in >= want)
+		return 0;
+	int *in = fl_realloc(n->in, sizeof(int) * want);
+	if (!in)
+		return FL_ENOMEM;
+	n->in = in;
+	while (n->n_in < want)
+		n->in[n->n_in++] = -1;
+	return 0;
+}
+
+/*
+** Separable convolutions: a DWCONV2D (no activation, multiplier 1, constant
+** filter) whose output only feeds a 1x1 stride-1 CONV2D becomes part of
+** that conv (inputs 5 and 6; the depthwise geometry moves into the conv's
+** attributes).  The kernel keeps the depthwise rows in L1 instead of
+** writing a whole intermediate tensor out and reading it back.
+*/
+static int fuse_separable(struct fl_graph *g)
+{
+	int *uses = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int r = 0;
+	if (!uses || !prod) {
+		r = FL_ENOMEM;
+		goto out;
+	}
+	count_uses(g, uses);
+	map_producers(g, prod);
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *c = &g->nodes[k];
+		if (c->n_out != 1 || c->op != FL_OP_CONV2D || c->n_in < 2 || c->in[0] < 0 || !is_const(g, c->in[1]))
+			continue;
+		if (c->n_in > 4 && (c->in[4] >= 0 || (c->n_in > 5 && c->in[5] >= 0)))
+			continue; /* already residual or separable */
+		const struct fl_value *f = &g->values[c->in[1]];
+		if (f->n_dims != 4 || f->dims[0] != 1 || f->dims[1] != 1 || FL_MAX(c->attr.stride[0], 1) != 1 ||
+		    FL_MAX(c->attr.stride[1], 1) != 1 || (c->attr.padding == FL_PADDING_EXPLICIT &&
+		    (c->attr.pads[0] | c->attr.pads[1] | c->attr.pads[2] | c->attr.pads[3])))
+			continue;
+		int x = c->in[0], pd = prod[x];
+		if (pd < 0 || uses[x] != 1)
+			continue;
+		struct fl_node *d = &g->nodes[pd];
+		if (d->op != FL_OP_DWCONV2D || d->n_out != 1 || d->attr.act != FL_ACT_NONE || d->n_in < 2 ||
+		    !is_const(g, d->in[1]))
+			continue;
+		const struct fl_value *df = &g->values[d->in[1]];
+		if (df->n_dims != 4 || df->dims[3] != 1 || df->dims[2] != f->dims[2] || df->dtype != FL_DTYPE_F32)
+			continue;
+		if ((r = widen_inputs(c, 7)) < 0)
+			goto out;
+		c->in[0] = d->in[0];
+		c->in[5] = d->in[1];
+		c->in[6] = d->n_in > 2 ? d->in[2] : -1;
+		c->attr.stride[0] = d->attr.stride[0];
+		c->attr.stride[1] = d->attr.stride[1];
+		c->attr.dilation[0] = d->attr.dilation[0];
+		c->attr.dilation[1] = d->attr.dilation[1];
+		c->attr.padding = d->attr.padding;
+		memcpy(c->attr.pads, d->attr.pads, sizeof(c->attr.pads));
+		kill_node(d);
+		uses[x] = 0;
+	}
+out:
+	fl_free(uses);
+	fl_free(prod);
+	sweep(g);
+	return r;
+}
+
+/*
+** Shapes of every value at the graph's declared input shapes with the
+** spatial dims multiplied by `scale` (unknown dims taken as 1) -- a
+** load-time dry run of shape inference, used to prove two values have the
+** same shape before a fusion relies on it.  dims[v] gets n_dims in [0] and
+** the dims after it; returns 0, or <0 when inference fails.
+*/
+static int dry_shapes(const struct fl_graph *g, int scale, int64_t (*dims)[FL_MAX_DIMS + 1])
+{
+	struct fl_tensor *t = fl_calloc(g->n_values + 1, sizeof(*t));
+	struct fl_tensor out[8];
+	const struct fl_tensor *pin[64];
+	int r = 0;
+	if (!t)
+		return FL_ENOMEM;
+	for (int v = 0; v < g->n_values; v++)
+		value_tensor(&g->values[v], &t[v]);
+	for (int i = 0; i < g->n_inputs; i++) {
+		struct fl_tensor *x = &t[g->inputs[i]];
+		for (int d = 0; d < x->n_dims; d++) {
+			if (x->dims[d] <= 0)
+				x->dims[d] = 1;
+			else if (x->n_dims == 4 && (d == 1 || d == 2))
+				x->dims[d] *= scale;
+		}
+		x->data = NULL;
+	}
+	for (int k = 0; k < g->n_nodes && r == 0; k++) {
+		const struct fl_node *n = &g->nodes[k];
+		if (n->n_in > 64 || n->n_out > 8) {
+			r = FL_EUNSUPPORTED;
+			break;
+		}
+		for (int j = 0; j < n->n_in; j++)
+			pin[j] = n->in[j] >= 0 ? &t[n->in[j]] : NULL;
+		memset(out, 0, sizeof(out));
+		char msg[128];
+		r = fl__op_def(n->op)->infer(n, pin, out, msg, sizeof(msg));
+		for (int j = 0; j < n->n_out && r == 0; j++) {
+			t[n->out[j]] = out[j];
+			t[n->out[j]].data = NULL;
+		}
+	}
+	for (int v = 0; v < g->n_values && r == 0; v++) {
+		dims[v][0] = t[v].n_dims;
+		for (int d = 0; d < t[v].n_dims; d++)
+			dims[v][d + 1] = t[v].dims[d];
+	}
+	fl_free(t);
+	return r;
+}
+
+/*
+** Residual adds: ADD(y, r) where y is a CONV2D's output (no activation,
+** used once) becomes the conv's residual input 4, and the ADD's activation
+** the conv's.  The conv kernel adds r while it stores y.  r must have y's
+** shape (the kernel does not broadcast): proven by two dry runs of shape
+** inference, at the declared input size and at twice it.
+*/
+static int fuse_residual(struct fl_graph *g)
+{
+	int *uses = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int64_t(*d1)[FL_MAX_DIMS + 1] = fl_malloc(sizeof(*d1) * (g->n_values + 1));
+	int64_t(*d2)[FL_MAX_DIMS + 1] = fl_malloc(sizeof(*d2) * (g->n_values + 1));
+	int r = 0;
+	if (!uses || !prod || !d1 || !d2) {
+		r = FL_ENOMEM;
+		goto out;
+	}
+	if (dry_shapes(g, 1, d1) < 0 || dry_shapes(g, 2, d2) < 0)
+		goto out; /* cannot prove shapes: leave the graph as it is */
+	count_uses(g, uses);
+	map_producers(g, prod);
+	for (int k = 0; k < g->n_nodes; k++) {
+		struct fl_node *a = &g->nodes[k];
+		if (a->op != FL_OP_ADD || a->n_out != 1 || a->n_in != 2 || a->in[0] < 0 || a->in[1] < 0 ||
+		    a->in[0] == a->in[1])
+			continue;
+		if (a->attr.act != FL_ACT_NONE && a->attr.act != FL_ACT_RELU && a->attr.act != FL_ACT_RELU6)
+			continue;
+		for (int side = 0; side < 2; side++) {
+			int y = a->in[side], res = a->in[!side], pc = prod[y];
+			if (pc < 0 || uses[y] != 1 || is_const(g, res) || g->values[res].dtype != FL_DTYPE_F32)
+				continue;
+			struct fl_node *c = &g->nodes[pc];
+			if (c->op != FL_OP_CONV2D || c->n_out != 1 || c->attr.act != FL_ACT_NONE ||
+			    (c->n_in > 4 && c->in[4] >= 0))
+				continue;
+			if (memcmp(d1[y], d1[res], sizeof(d1[y])) || memcmp(d2[y], d2[res], sizeof(d2[y])) ||
+			    d1[y][0] != 4)
+				continue;
+			/* the conv now writes the ADD's output value */
+			if ((r = widen_inputs(c, 5)) < 0)
+				goto out;
+			c = &g->nodes[pc];
+			c->in[4] = res;
+			c->attr.act = a->attr.act;
+			c->out[0] = a->out[0];
+			kill_node(a);
+			uses[y] = 0;
+			break;
+		}
+	}
+out:
+	fl_free(uses);
+	fl_free(prod);
+	fl_free(d1);
+	fl_free(d2);
+	sweep(g);
+	return r;
+}
+
 /* Identity nodes whose output is not a graph output: bypass them. */
 static void remove_identities(struct fl_graph *g)
 {
@@ -682,10 +869,17 @@ int fl__graph_optimize(struct fl_graph *g, char *err, size_t err_size)
 		if (!changed)
 			break;
 	}
-	if ((r = match_hard_swish(g)) < 0) {
-		fl__errf(err, err_size, "%s: out of memory matching h-swish", g->path ? g->path : "graph");
+	if ((r = match_hard_swish(g)) < 0 || (r = fuse_separable(g)) < 0) {
+		fl__errf(err, err_size, "%s: out of memory fusing", g->path ? g->path : "graph");
 		return r;
 	}
 	remove_dead(g);
+	/* the dry runs of shape inference need the graph in order */
+	if ((r = fl__graph_link(g, err, err_size)) < 0)
+		return r;
+	if ((r = fuse_residual(g)) < 0) {
+		fl__errf(err, err_size, "%s: out of memory fusing residual adds", g->path ? g->path : "graph");
+		return r;
+	}
 	return fl__graph_link(g, err, err_size);
 }
