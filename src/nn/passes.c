@@ -739,8 +739,8 @@ static int fuse_residual(struct fl_graph *g)
 {
 	int *uses = fl_malloc(sizeof(int) * (g->n_values + 1));
 	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
-	int64_t(*d1)[FL_MAX_DIMS + 1] = fl_malloc(sizeof(*d1) * (g->n_values + 1));
-	int64_t(*d2)[FL_MAX_DIMS + 1] = fl_malloc(sizeof(*d2) * (g->n_values + 1));
+	int64_t(*d1)[FL_MAX_DIMS + 1] = fl_calloc(g->n_values + 1, sizeof(*d1)); /* zeroed: compared whole */
+	int64_t(*d2)[FL_MAX_DIMS + 1] = fl_calloc(g->n_values + 1, sizeof(*d2));
 	int r = 0;
 	if (!uses || !prod || !d1 || !d2) {
 		r = FL_ENOMEM;
