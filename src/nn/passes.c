@@ -739,6 +739,7 @@ static int fuse_residual(struct fl_graph *g)
 {
 	int *uses = fl_malloc(sizeof(int) * (g->n_values + 1));
 	int *prod = fl_malloc(sizeof(int) * (g->n_values + 1));
+	int *consumer = NULL;
 	int64_t(*d1)[FL_MAX_DIMS + 1] = fl_calloc(g->n_values + 1, sizeof(*d1)); /* zeroed: compared whole */
 	int64_t(*d2)[FL_MAX_DIMS + 1] = fl_calloc(g->n_values + 1, sizeof(*d2));
 	int r = 0;
@@ -750,6 +751,17 @@ static int fuse_residual(struct fl_graph *g)
 		goto out; /* cannot prove shapes: leave the graph as it is */
 	count_uses(g, uses);
 	map_producers(g, prod);
+	consumer = fl_malloc(sizeof(int) * (g->n_values + 1));
+	if (!consumer) {
+		r = FL_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < g->n_values; i++)
+		consumer[i] = -1;
+	for (int k = 0; k < g->n_nodes; k++)
+		for (int j = 0; j < g->nodes[k].n_in; j++)
+			if (g->nodes[k].in[j] >= 0)
+				consumer[g->nodes[k].in[j]] = k;
 	for (int k = 0; k < g->n_nodes; k++) {
 		struct fl_node *a = &g->nodes[k];
 		if (a->op != FL_OP_ADD || a->n_out != 1 || a->n_in != 2 || a->in[0] < 0 || a->in[1] < 0 ||
@@ -768,19 +780,40 @@ static int fuse_residual(struct fl_graph *g)
 			if (memcmp(d1[y], d1[res], sizeof(d1[y])) || memcmp(d2[y], d2[res], sizeof(d2[y])) ||
 			    d1[y][0] != 4)
 				continue;
-			/* the conv now writes the ADD's output value */
+			/* A PRELU right after an activation-less ADD (FaceMesh's
+			** residual blocks) moves into the conv too. */
+			struct fl_node *pr = NULL;
+			if (a->attr.act == FL_ACT_NONE && uses[a->out[0]] == 1 && consumer[a->out[0]] >= 0) {
+				struct fl_node *q = &g->nodes[consumer[a->out[0]]];
+				int64_t C = conv_out_channels(g, c);
+				if (q->op == FL_OP_PRELU && q->n_out == 1 && q->n_in == 2 && q->in[0] == a->out[0] && C > 0 &&
+				    per_channel_const(g, q->in[1], C) && value_numel(&g->values[q->in[1]]) == C)
+					pr = q;
+			}
+			/* the conv now writes the ADD's (or the PRELU's) output value */
+			ptrdiff_t ai = a - g->nodes, pi = pr ? pr - g->nodes : -1;
 			if ((r = widen_inputs(c, 5)) < 0)
 				goto out;
 			c = &g->nodes[pc];
+			a = &g->nodes[ai];
 			c->in[4] = res;
-			c->attr.act = a->attr.act;
-			c->out[0] = a->out[0];
+			if (pi >= 0) {
+				pr = &g->nodes[pi];
+				c->in[3] = pr->in[1];
+				c->attr.act = FL_ACT_PRELU;
+				c->out[0] = pr->out[0];
+				kill_node(pr);
+			} else {
+				c->attr.act = a->attr.act;
+				c->out[0] = a->out[0];
+			}
 			kill_node(a);
 			uses[y] = 0;
 			break;
 		}
 	}
 out:
+	fl_free(consumer);
 	fl_free(uses);
 	fl_free(prod);
 	fl_free(d1);
