@@ -236,3 +236,64 @@ FL_TEST(engine_hard_swish_pattern)
 	fl_session_destroy(s);
 	fl_model_destroy(m);
 }
+
+/* conv + ADD(residual) fuses only when the residual has the conv output's
+** shape: a broadcasting [1,1,1,C] operand must stay a separate ADD. */
+static struct fl_model *build_residual(int64_t rh, int64_t rw)
+{
+	struct fl_model *m = fl_calloc(1, sizeof(*m));
+	struct fl_graph *g = &m->g;
+	ASSERT_OK(fl__graph_init(g, "residual"));
+	int64_t xd[4] = {1, 4, 4, 3}, rd[4] = {1, rh, rw, 3}, wd[4] = {1, 1, 3, 3};
+	float w[9] = {1, 0.5f, 0, -1, 2, 0.25f, 0, 1, -0.5f};
+	int x = fl__graph_add_value(g, "x", FL_DTYPE_F32, 4, xd);
+	int r = fl__graph_add_value(g, "r", FL_DTYPE_F32, 4, rd);
+	int wv = fl__graph_add_const(g, "w", FL_DTYPE_F32, 4, wd, fdup(w, 9));
+	int c = fl__graph_add_value(g, "c", FL_DTYPE_F32, 0, NULL);
+	int y = fl__graph_add_value(g, "y", FL_DTYPE_F32, 0, NULL);
+	struct fl_attr at = {0};
+	int cin[2] = {x, wv}, ain[2] = {c, r};
+	ASSERT(fl__graph_add_node(g, FL_OP_CONV2D, "conv", cin, 2, &c, 1, &at) >= 0);
+	at.act = FL_ACT_RELU;
+	ASSERT(fl__graph_add_node(g, FL_OP_ADD, "add", ain, 2, &y, 1, &at) >= 0);
+	int ins[2] = {x, r};
+	ASSERT_OK(fl__graph_set_io(g, ins, 2, &y, 1));
+	char err[256];
+	ASSERT_OK(fl__graph_optimize(g, err, sizeof(err)));
+	ASSERT_OK(fl__graph_prepare(g, fl__cpu_detect(), err, sizeof(err)));
+	return m;
+}
+
+FL_TEST(engine_residual_fusion_only_for_equal_shapes)
+{
+	float xv[48], rv[48], want[48];
+	for (int i = 0; i < 48; i++)
+		xv[i] = (float)((i * 5) % 13 - 6) / 3.0f, rv[i] = (float)((i * 7) % 11 - 5) / 2.0f;
+	const float w[9] = {1, 0.5f, 0, -1, 2, 0.25f, 0, 1, -0.5f};
+	for (int full = 0; full < 2; full++) {
+		struct fl_model *m = build_residual(full ? 4 : 1, full ? 4 : 1);
+		ASSERT_EQ(m->g.n_nodes, full ? 1 : 2);
+		for (int p = 0; p < 16; p++)
+			for (int o = 0; o < 3; o++) {
+				float acc = 0;
+				for (int i = 0; i < 3; i++)
+					acc += xv[p * 3 + i] * w[i * 3 + o];
+				acc += full ? rv[p * 3 + o] : rv[o];
+				want[p * 3 + o] = acc > 0 ? acc : 0;
+			}
+		struct fl_tensor in[2] = {{FL_DTYPE_F32, 4, {1, 4, 4, 3}, xv},
+		                          {FL_DTYPE_F32, 4, {1, full ? 4 : 1, full ? 4 : 1, 3}, rv}}, out;
+		struct fl_session *s;
+		char err[256];
+		struct fl_session_params sp = fl_session_default_params();
+		sp.input_shapes = in;
+		sp.n_input_shapes = 2;
+		ASSERT_MSG(fl_session_create(m, &sp, &s, err, sizeof(err)) == 0, "%s", err);
+		ASSERT_OK(fl_session_run(s, in, 2));
+		fl_session_output(s, 0, &out);
+		char msg[200];
+		ASSERT_MSG(fl_test_allclose(out.data, want, 48, 1e-5, 1e-5, msg, sizeof(msg)) == 0, "%s", msg);
+		fl_session_destroy(s);
+		fl_model_destroy(m);
+	}
+}
