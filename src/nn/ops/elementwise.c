@@ -590,33 +590,57 @@ static inline int32_t f32_to_i32(float v)
 	return (int32_t)v;
 }
 
+struct cast_ctx {
+	enum fl_dtype from, to;
+	const void *src;
+	void *dst;
+};
+
+/* Elements [lo, hi): one plain loop per dtype pair, so each vectorises
+** (bool -> f32 is CenterNet's NMS mask, 1.3 M elements). */
+FL_OPS_VECTORIZE static void cast_range(void *arg, int64_t lo, int64_t hi)
+{
+	const struct cast_ctx *c = arg;
+	const float *restrict sf = (const float *)c->src + lo;
+	const int32_t *restrict si = (const int32_t *)c->src + lo;
+	const uint8_t *restrict sb = (const uint8_t *)c->src + lo;
+	float *restrict df = (float *)c->dst + lo;
+	int32_t *restrict di = (int32_t *)c->dst + lo;
+	uint8_t *restrict db = (uint8_t *)c->dst + lo;
+	int64_t n = hi - lo;
+
+	if (c->from == FL_DTYPE_F32 && c->to == FL_DTYPE_I32) {
+		for (int64_t i = 0; i < n; i++)
+			di[i] = f32_to_i32(sf[i]);
+	} else if (c->from == FL_DTYPE_F32) { /* -> bool */
+		for (int64_t i = 0; i < n; i++)
+			db[i] = sf[i] != 0.0f;
+	} else if (c->from == FL_DTYPE_I32 && c->to == FL_DTYPE_F32) {
+		for (int64_t i = 0; i < n; i++)
+			df[i] = (float)si[i];
+	} else if (c->from == FL_DTYPE_I32) { /* -> bool */
+		for (int64_t i = 0; i < n; i++)
+			db[i] = si[i] != 0;
+	} else if (c->to == FL_DTYPE_F32) { /* bool -> */
+		for (int64_t i = 0; i < n; i++)
+			df[i] = sb[i] != 0 ? 1.0f : 0.0f;
+	} else {
+		for (int64_t i = 0; i < n; i++)
+			di[i] = sb[i] != 0;
+	}
+}
+
 static int cast_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
                     const struct fl_exec *ex)
 {
-	int64_t cnt = fl__ops_numel(in[0]);
-	enum fl_dtype from = in[0]->dtype, to = out[0].dtype;
-	const void *src = in[0]->data;
-	void *dst = out[0].data;
+	struct cast_ctx c = {in[0]->dtype, out[0].dtype, in[0]->data, out[0].data};
 
-	if (from == to) {
-		memcpy(dst, src, fl__ops_bytes(in[0]));
+	if (c.from == c.to) {
+		if (out[0].data != in[0]->data)
+			memcpy(out[0].data, in[0]->data, fl__ops_bytes(in[0]));
 		return 0;
 	}
-	for (int64_t i = 0; i < cnt; i++) {
-		double v; /* exact for every int32 and float */
-		if (from == FL_DTYPE_F32)
-			v = ((const float *)src)[i];
-		else if (from == FL_DTYPE_I32)
-			v = ((const int32_t *)src)[i];
-		else
-			v = ((const uint8_t *)src)[i] != 0;
-		if (to == FL_DTYPE_F32)
-			((float *)dst)[i] = (float)v;
-		else if (to == FL_DTYPE_I32)
-			((int32_t *)dst)[i] = from == FL_DTYPE_F32 ? f32_to_i32(((const float *)src)[i]) : (int32_t)v;
-		else
-			((uint8_t *)dst)[i] = v != 0.0;
-	}
+	fl__ops_parallel(ex, fl__ops_numel(in[0]), EW_MIN_PER_TASK, cast_range, &c);
 	return 0;
 }
 
