@@ -379,3 +379,41 @@ FL_TEST(ops_fast_argmax_ties_any_axis)
 				free(x.data);
 			}
 }
+
+/* ------------------------------------------- per-channel short rows */
+
+FL_TEST(ops_fast_per_channel_short_rows)
+{
+	static const int64_t cs[] = {1, 3, 5, 17, 95, 96, 97};
+	static const enum fl_op ops[] = {FL_OP_SUB, FL_OP_DIV, FL_OP_ADD};
+	struct fl_pool *pool;
+	ASSERT_OK(fl__pool_create(2, &pool));
+	for (size_t ci = 0; ci < sizeof(cs) / sizeof(cs[0]); ci++)
+		for (size_t oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++)
+			for (int side = 0; side < 2; side++) {
+				int64_t C = cs[ci], H = 67, W = 129; /* odd row counts: a remainder */
+				struct fl_tensor out[FL_MAX_DIMS], out2[FL_MAX_DIMS];
+				struct fl_node n = tt_node(ops[oi]);
+				struct fl_tensor x = fr_tensor(4, DIMS(1, H, W, C), 0);
+				struct fl_tensor v = fr_tensor(1, DIMS(C), 0);
+				n.attr.act = ops[oi] == FL_OP_ADD ? FL_ACT_RELU : 0;
+				const struct fl_tensor *a = side ? &v : &x, *b = side ? &x : &v;
+				ASSERT_OK(tt_run(&n, IN(a, b), out));
+				ASSERT_OK(tt_run_pool(&n, IN(a, b), out2, pool));
+				for (int64_t i = 0; i < H * W * C; i++) {
+					float xa = ((float *)x.data)[i], xv = ((float *)v.data)[i % C];
+					float p = side ? xv : xa, q = side ? xa : xv, want;
+					want = ops[oi] == FL_OP_SUB ? p - q : ops[oi] == FL_OP_DIV ? p / q : p + q;
+					if (ops[oi] == FL_OP_ADD && want < 0.0f)
+						want = 0.0f;
+					ASSERT_MSG(((float *)out[0].data)[i] == want, "C %lld op %d side %d element %lld", (long long)C,
+					           (int)ops[oi], side, (long long)i);
+				}
+				ASSERT_EQ(memcmp(out[0].data, out2[0].data, (size_t)(H * W * C) * 4), 0);
+				fr_free(out, 1);
+				fr_free(out2, 1);
+				free(x.data);
+				free(v.data);
+			}
+	fl__pool_destroy(pool);
+}

@@ -19,6 +19,9 @@
 
 /* Below this many elements a run stays on the caller's thread. */
 #define EW_MIN_PER_TASK 32768
+/* Per-channel rows shorter than this are batched into rows of about this
+** many elements (floats, on the stack). */
+#define EW_SHORT_ROW 96
 
 /* ------------------------------------------------------- scalar helpers */
 
@@ -301,8 +304,25 @@ static void bin_range(void *arg, int64_t lo, int64_t hi)
 		int64_t C = p->dims[1], rows = (hi - lo) / C;
 		if (c->a->dtype == FL_DTYPE_F32 && rows > 0) {
 			float *po = (float *)c->o->data + lo;
-			bin_f32_rows(op, po, (const float *)c->a->data + oa, p->sa[0], (const float *)c->b->data + ob, p->sb[0],
-			             C, rows);
+			const float *pa = (const float *)c->a->data + oa, *pb = (const float *)c->b->data + ob;
+			int64_t done = 0;
+			if (C < EW_SHORT_ROW && rows >= 2 * (EW_SHORT_ROW / C)) {
+				/* short rows (an image's 3 channels): the per-channel
+				** operand repeated k times makes rows of k*C, so the row
+				** kernel's inner loop is long enough to vectorise */
+				float rep[EW_SHORT_ROW];
+				int64_t k = EW_SHORT_ROW / C, kc = k * C, big = rows / k;
+				const float *pc = p->sb[0] == 0 ? pb : pa;
+				for (int64_t i = 0; i < kc; i++)
+					rep[i] = pc[i % C];
+				if (p->sb[0] == 0)
+					bin_f32_rows(op, po, pa, kc, rep, 0, kc, big);
+				else
+					bin_f32_rows(op, po, rep, 0, pb, kc, kc, big);
+				done = big * k;
+			}
+			bin_f32_rows(op, po + done * C, pa + done * p->sa[0], p->sa[0], pb + done * p->sb[0], p->sb[0], C,
+			             rows - done);
 			if (op == FL_OP_ADD && c->n->attr.act)
 				apply_act_f32(c->n->attr.act, c->n->attr.act_alpha, po, rows * C);
 			lo += rows * C;

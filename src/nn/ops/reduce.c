@@ -392,8 +392,38 @@ static int argmax_infer(const struct fl_node *n, const struct fl_tensor *const *
 	return 0;
 }
 
-static int argmax_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
-                      const struct fl_exec *ex)
+/* Columns of an ArgMax with inner > 1 tracked at once (on the stack). */
+#define AM_CB 256
+
+/*
+** The first maximum along the axis.  With inner > 1 (MoveNet's heatmap
+** argmax over [1, 2304, 17]) the input is walked in memory order: a block
+** of up to AM_CB columns keeps its best value and index, each new row
+** updating them with a strict compare (ties keep the lower index), which
+** vectorises as compare + blend.  T is float or int32_t.
+*/
+#define ARGMAX_BLOCK(T)                                                       \
+	do {                                                                      \
+		const T *restrict p = (const T *)x->data + base;                      \
+		T bv[AM_CB];                                                          \
+		int32_t bi[AM_CB];                                                    \
+		for (int64_t b = 0; b < nb; b++) {                                    \
+			bv[b] = p[b];                                                     \
+			bi[b] = 0;                                                        \
+		}                                                                     \
+		for (int64_t j = 1; j < L; j++) {                                     \
+			const T *restrict q = p + j * inner;                              \
+			for (int64_t b = 0; b < nb; b++) {                                \
+				int gt = q[b] > bv[b];                                        \
+				bv[b] = gt ? q[b] : bv[b];                                    \
+				bi[b] = gt ? (int32_t)j : bi[b];                              \
+			}                                                                 \
+		}                                                                     \
+		memcpy(o + a * inner + b0, bi, (size_t)nb * sizeof(int32_t));        \
+	} while (0)
+
+FL_OPS_VECTORIZE static int argmax_run(const struct fl_node *n, const struct fl_tensor *const *in,
+                                       struct fl_tensor *out, const struct fl_exec *ex)
 {
 	const struct fl_tensor *x = in[0];
 	int axis = argmax_axis(in, NULL, 0);
@@ -407,22 +437,31 @@ static int argmax_run(const struct fl_node *n, const struct fl_tensor *const *in
 		outer *= x->dims[i];
 	for (int i = axis + 1; i < x->n_dims; i++)
 		inner *= x->dims[i];
-	for (int64_t a = 0; a < outer; a++)
-		for (int64_t b = 0; b < inner; b++) {
-			int64_t base = a * L * inner + b, best = 0;
+	for (int64_t a = 0; a < outer; a++) {
+		if (inner == 1) {
+			int64_t best = 0;
 			if (x->dtype == FL_DTYPE_F32) {
-				const float *p = (const float *)x->data + base;
+				const float *p = (const float *)x->data + a * L;
 				for (int64_t j = 1; j < L; j++)
-					if (p[j * inner] > p[best * inner])
+					if (p[j] > p[best])
 						best = j;
 			} else {
-				const int32_t *p = (const int32_t *)x->data + base;
+				const int32_t *p = (const int32_t *)x->data + a * L;
 				for (int64_t j = 1; j < L; j++)
-					if (p[j * inner] > p[best * inner])
+					if (p[j] > p[best])
 						best = j;
 			}
-			o[a * inner + b] = (int32_t)best;
+			o[a] = (int32_t)best;
+			continue;
 		}
+		for (int64_t b0 = 0; b0 < inner; b0 += AM_CB) {
+			int64_t nb = FL_MIN(AM_CB, inner - b0), base = a * L * inner + b0;
+			if (x->dtype == FL_DTYPE_F32)
+				ARGMAX_BLOCK(float);
+			else
+				ARGMAX_BLOCK(int32_t);
+		}
+	}
 	return 0;
 }
 
