@@ -1,8 +1,10 @@
 /*
 ** cmd_detect.c -- `faceline detect PHOTO`: find the faces in a photo with
-** BlazeFace and print one line per face (index, box [x y w h] in source
-** pixels, score), or a JSON document with the landmarks too.  --draw OUT.png
-** writes a copy of the photo with the boxes drawn, for looking at.
+** BlazeFace, verified by FaceMesh, and print one line per face (index, box
+** [x y w h] in source pixels, BlazeFace score, FaceMesh face score), or a
+** JSON document with the landmarks too.  --no-verify shows BlazeFace's raw
+** result.  --draw OUT.png writes a copy of the photo with the boxes drawn,
+** for looking at.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,10 @@ static void detect_usage(FILE *f)
 {
 	fprintf(f, "usage: faceline detect PHOTO [--json] [--min-score S] [--models DIR] [--max-faces N]\n"
 	           "                        [--threads N] [--size LONGxSHORT] [--no-close-up] [--draw OUT.png]\n"
-	           "  Prints one line per face: index, box x y w h (pixels), score.\n");
+	           "                        [--no-verify] [--min-face-score S]\n"
+	           "  Prints one line per face: index, box x y w h (pixels), BlazeFace score, and\n"
+	           "  FaceMesh's face score (boxes below --min-face-score, default 0.1, are dropped;\n"
+	           "  --no-verify keeps BlazeFace's raw boxes and prints no face score).\n");
 }
 
 /* Print s as a JSON string. */
@@ -74,11 +79,14 @@ int cmd_detect(int argc, char **argv)
 			json = 1;
 		else if (!strcmp(a, "--no-close-up"))
 			dp.close_up_pass = 0;
+		else if (!strcmp(a, "--no-verify"))
+			dp.verify = 0;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			detect_usage(stdout);
 			return FL_EXIT_OK;
 		} else if (!strcmp(a, "--min-score") || !strcmp(a, "--models") || !strcmp(a, "--max-faces") ||
-		           !strcmp(a, "--threads") || !strcmp(a, "--draw") || !strcmp(a, "--size")) {
+		           !strcmp(a, "--threads") || !strcmp(a, "--draw") || !strcmp(a, "--size") ||
+		           !strcmp(a, "--min-face-score")) {
 			if (!v) {
 				fprintf(stderr, "faceline detect: %s needs a value\n", a);
 				return FL_EXIT_USAGE;
@@ -86,6 +94,8 @@ int cmd_detect(int argc, char **argv)
 			i++;
 			if (!strcmp(a, "--min-score"))
 				bad = parse_float(v, 0.0f, 1.0f, &dp.min_score);
+			else if (!strcmp(a, "--min-face-score"))
+				bad = parse_float(v, 0.0f, 1.0f, &dp.min_face_score);
 			else if (!strcmp(a, "--models"))
 				models = v;
 			else if (!strcmp(a, "--max-faces"))
@@ -154,17 +164,31 @@ int cmd_detect(int argc, char **argv)
 		printf(", \"width\": %d, \"height\": %d, \"faces\": [", img.width, img.height);
 		for (int i = 0; i < n; i++) {
 			const struct fl_face *f = &faces[i];
-			printf("%s\n  {\"box\": [%.1f, %.1f, %.1f, %.1f], \"score\": %.4f, \"landmarks\": [", i ? "," : "",
-			       (double)f->box[0], (double)f->box[1], (double)f->box[2], (double)f->box[3], (double)f->score);
+			printf("%s\n  {\"box\": [%.1f, %.1f, %.1f, %.1f], \"score\": %.4f, ", i ? "," : "", (double)f->box[0],
+			       (double)f->box[1], (double)f->box[2], (double)f->box[3], (double)f->score);
+			/* null: not verified (--no-verify). */
+			if (f->face_score >= 0)
+				printf("\"face_score\": %.4f, ", (double)f->face_score);
+			else
+				printf("\"face_score\": null, ");
+			printf("\"landmarks\": [");
 			for (int k = 0; k < 6; k++)
 				printf("%s[%.1f, %.1f]", k ? ", " : "", (double)f->landmarks[k][0], (double)f->landmarks[k][1]);
+			/* Eyes (subject's right, left), nose tip, mouth corners (right, left). */
+			printf("], \"points\": [");
+			for (int k = 0; k < 5; k++)
+				printf("%s[%.1f, %.1f]", k ? ", " : "", (double)f->points[k][0], (double)f->points[k][1]);
 			printf("]}");
 		}
 		printf("%s]}\n", n ? "\n" : "");
 	} else {
-		for (int i = 0; i < n; i++)
-			printf("%d  box %.0f %.0f %.0f %.0f  score %.3f\n", i, (double)faces[i].box[0], (double)faces[i].box[1],
+		for (int i = 0; i < n; i++) {
+			printf("%d  box %.0f %.0f %.0f %.0f  score %.3f", i, (double)faces[i].box[0], (double)faces[i].box[1],
 			       (double)faces[i].box[2], (double)faces[i].box[3], (double)faces[i].score);
+			if (faces[i].face_score >= 0)
+				printf("  face %.3f", (double)faces[i].face_score);
+			printf("\n");
+		}
 		if (!n)
 			fprintf(stderr, "faceline detect: %s: no faces found\n", photo);
 	}
@@ -174,8 +198,12 @@ int cmd_detect(int argc, char **argv)
 			const struct fl_face *f = &faces[i];
 			int t = f->box[2] > 60 ? 3 : 2;
 			fl_image_draw_rect(&img, f->box[0], f->box[1], f->box[2], f->box[3], t, 0, 255, 0);
+			/* BlazeFace's keypoints red; FaceMesh's five points blue. */
 			for (int k = 0; k < 6; k++)
 				fl_image_draw_rect(&img, f->landmarks[k][0] - 2, f->landmarks[k][1] - 2, 5, 5, 5, 255, 0, 0);
+			if (f->face_score >= 0)
+				for (int k = 0; k < 5; k++)
+					fl_image_draw_rect(&img, f->points[k][0] - 2, f->points[k][1] - 2, 5, 5, 5, 0, 128, 255);
 		}
 		r = fl_image_save_png(&img, draw, err, sizeof(err));
 		if (r < 0) {

@@ -10,7 +10,9 @@
 **     either stretched or "fit" (aspect kept, the rest padded);
 **   - struct fl_detector: the BlazeFace face detector, run over the whole
 **     picture at a resolution that keeps small faces visible, plus a 256x256
-**     pass for close-ups, merged by non-maximum suppression.
+**     pass for close-ups, merged by non-maximum suppression; each box is then
+**     verified by FaceMesh (its face score drops BlazeFace's false boxes on
+**     background clutter) which also gives 468 landmarks per face.
 **
 ** Coordinates: pixels of the source image, x to the right, y down, with the
 ** continuous convention -- pixel (i, j) covers [i, i+1) x [j, j+1), so a box
@@ -99,6 +101,12 @@ enum fl_resize_mode {
 enum fl_sample_mode {
 	FL_SAMPLE_HALF_PIXEL = 0, /* src = crop + (u + 0.5)/s - 0.5 (OpenCV, TF2 default) */
 	FL_SAMPLE_LEGACY = 1,     /* src = crop + u/s (TF1 resize_bilinear, as human uses) */
+	/* tf.image.cropAndResize (human's FaceMesh crop): with the crop box
+	** normalised by the source size n and out the output size,
+	** src = (crop + u*len/(out-1)) * (n-1)/n; samples outside [0, n-1] take
+	** pad_value.  FL_RESIZE_STRETCH only (FIT gives FL_EINVAL); the map is
+	** the nominal one (as if src = crop + u*len/out). */
+	FL_SAMPLE_TF_CROP = 2,
 };
 
 struct fl_resize_params {
@@ -137,6 +145,18 @@ struct fl_resize_map {
 int fl_image_resize_to_tensor(const struct fl_image *img, const struct fl_resize_params *params,
                               float *out, struct fl_resize_map *map);
 
+/*
+** Bilinear affine warp of img into out, a float tensor [out_h, out_w, 3]
+** NHWC (caller-owned): output pixel (u, v) samples the source at pixel
+** position x = m[0]*u + m[1]*v + m[2], y = m[3]*u + m[4]*v + m[5] (m
+** borrowed; pixel indices, as FL_SAMPLE_LEGACY / TF_CROP positions); a
+** position outside [0, width-1] x [0, height-1] takes pad_value.  Values
+** are pixel*scale + offset.  Returns 0 or FL_EINVAL (bad sizes, non-finite
+** m); nothing is written on failure.
+*/
+int fl_image_warp_to_tensor(const struct fl_image *img, const float m[6], int out_w, int out_h, float scale,
+                            float offset, float pad_value, float *out);
+
 /* Bilinear resize of the crop of src (same params; scale/offset ignored)
 ** into dst, an initialised image whose size is the output size.  Returns 0
 ** or FL_EINVAL. */
@@ -156,11 +176,40 @@ enum fl_face_landmark {
 	FL_FACE_LEFT_EAR = 5,
 };
 
+/*
+** Five points from FaceMesh's 468 landmarks (MediaPipe's canonical mesh
+** indices), in the order of the ArcFace alignment template; "right" is the
+** subject's right (the left of the picture for a frontal face):
+**   RIGHT_EYE   mean of the eye contour 33 7 163 144 145 153 154 155 133
+**               246 161 160 159 158 157 173 (human's rightEyeLower0/Upper0)
+**   LEFT_EYE    mean of 263 249 390 373 374 380 381 382 362
+**               466 388 387 386 385 384 398 (leftEyeLower0/Upper0)
+**   NOSE        nose tip, 1
+**   MOUTH_RIGHT mouth corner 61;  MOUTH_LEFT mouth corner 291
+*/
+enum fl_face_point {
+	FL_FACE_POINT_RIGHT_EYE = 0,
+	FL_FACE_POINT_LEFT_EYE = 1,
+	FL_FACE_POINT_NOSE = 2,
+	FL_FACE_POINT_MOUTH_RIGHT = 3,
+	FL_FACE_POINT_MOUTH_LEFT = 4,
+};
+
+/* FaceMesh's landmark count; fl_detector_mesh() gives them per face. */
+#define FL_FACEMESH_N_POINTS 468
+
 /* One detected face, in source image pixels. */
 struct fl_face {
 	float box[4];          /* x, y, w, h: BlazeFace's tight box, not enlarged */
 	float score;           /* 0..1, sigmoid of the classifier logit */
-	float landmarks[6][2]; /* x, y, in enum fl_face_landmark order */
+	float landmarks[6][2]; /* x, y, in enum fl_face_landmark order (BlazeFace) */
+	/* FaceMesh's face probability (0..1) on the box's crop, or -1 when the
+	** detector does not verify (params.verify 0). */
+	float face_score;
+	/* x, y in enum fl_face_point order, from FaceMesh.  Without
+	** verification they are BlazeFace's estimates instead: its eyes and
+	** nose, and its mouth centre for both mouth corners. */
+	float points[5][2];
 };
 
 struct fl_detector_params {
@@ -180,6 +229,21 @@ struct fl_detector_params {
 	int close_up_pass; /* 1 (default): also run a 256x256 pass (the picture
 	                   ** fit and padded) for faces too large for the other */
 	int n_threads;     /* threads per inference; 0 = fl_cpu_count() */
+	/* 1 (default): run FaceMesh (facemesh.json, next to blazeface.json) on
+	** each box after NMS and keep only those whose face score reaches
+	** min_face_score.  BlazeFace on a whole picture scores background
+	** clutter up to ~0.7; FaceMesh gives those <= 0.03 and faces >= 0.15. */
+	int verify;
+	float min_face_score; /* default 0.1 */
+	/* FaceMesh's crop: the box enlarged this many times around its centre,
+	** then made square (the larger side), as human does.  Default 1.4
+	** (human's face.detector.scale). */
+	float verify_scale;
+	/* 1 (default): turn the crop by the roll of BlazeFace's eye line when it
+	** exceeds 0.2 rad (~11 degrees), so FaceMesh sees level eyes; its
+	** landmarks on tilted heads are wrong otherwise.  0: always upright
+	** (human's default). */
+	int verify_rotate;
 };
 struct fl_detector_params fl_detector_default_params(void);
 
@@ -208,6 +272,29 @@ void fl_detector_destroy(struct fl_detector *det);
 */
 int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, struct fl_face *faces,
                        int max_faces);
+
+/*
+** The 468 FaceMesh landmarks of face i (0 <= i < the count the last
+** fl_detector_detect() returned) of the last detection, copied to
+** mesh[468][3] (caller-owned): x, y in source pixels, z (depth, larger is
+** farther) scaled like x.  Returns 0, FL_EINVAL (no such face, or NULL), or
+** FL_ENOENT when the detector does not verify.
+*/
+int fl_detector_mesh(const struct fl_detector *det, int i, float mesh[][3]);
+
+/*
+** Run FaceMesh alone on one box [x, y, w, h] (source pixels, BlazeFace's
+** tight box; borrowed) of img, cropped as the detector does (enlarged by
+** params.verify_scale, square, turned by `angle` -- the eye line's angle
+** in radians, atan2(left eye y - right eye y, left eye x - right eye x) --
+** when |angle| > 0.2; pass 0 for upright).  *score receives the face probability;
+** mesh (NULL, or [468][3] caller-owned) the landmarks as fl_detector_mesh
+** gives them.  Returns 0, FL_EINVAL, FL_ENOENT (the detector does not
+** verify), or an engine error (message in fl_detector_errmsg).  Leaves the
+** last detection's meshes alone.
+*/
+int fl_detector_face_score(struct fl_detector *det, const struct fl_image *img, const float box[4], float angle,
+                           float *score, float mesh[][3]);
 
 /* The last error message of this detector ("" if none; owned by it). */
 const char *fl_detector_errmsg(const struct fl_detector *det);
@@ -249,6 +336,15 @@ float fl_detection_iou(const struct fl_detection *a, const struct fl_detection *
 ** dets[0..count)).
 */
 int fl_detection_nms(struct fl_detection *dets, int n, float iou, float containment, int weighted);
+
+/*
+** FaceMesh's crop of a box [x, y, w, h] (source pixels), human's way: the
+** box enlarged `scale` times around its centre, squared to its larger side,
+** the corners rounded to whole pixels (half up).  crop receives [x, y, w, h].
+*/
+void fl_facemesh_crop_box(const float box[4], float scale, float crop[4]);
+/* The five points (enum fl_face_point order) of a 468-point mesh. */
+void fl_facemesh_points(const float mesh[][3], float points[5][2]);
 
 #ifdef __cplusplus
 }

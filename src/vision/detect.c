@@ -19,10 +19,17 @@
 ** about 1024x576 so faces stay >= ~20 px, and the picture fit into 256x256
 ** for faces too large for the first; the candidates of both are merged by
 ** (weighted) NMS and mapped back to source pixels.
+**
+** BlazeFace on a whole picture also fires on background clutter (scores up
+** to ~0.7 on the samples: a wine glass, a boot).  So each box left after NMS
+** is verified, best score first: FaceMesh (facemesh.c) runs on human's crop
+** of it and the box is kept only when its face probability reaches
+** min_face_score; the mesh gives the five alignment points too.
 */
 #include "faceline/fl_vision.h"
 #include "faceline/fl_nn.h"
 #include "base/base_int.h"
+#include "vision_int.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -212,6 +219,10 @@ struct fl_detector {
 	size_t anchors_cap;
 	struct fl_detection *dets; /* candidates of all passes */
 	int n_dets, dets_cap;
+	struct fl__facemesh *mesh_model; /* NULL when not verifying */
+	float (*meshes)[FL_FACEMESH_N_POINTS][3]; /* per face of the last detection */
+	size_t meshes_cap;
+	int n_meshes; /* faces of the last detection */
 	char errmsg[512];
 };
 
@@ -226,6 +237,10 @@ struct fl_detector_params fl_detector_default_params(void)
 	p.short_side = 576;
 	p.close_up_pass = 1;
 	p.n_threads = 0;
+	p.verify = 1;
+	p.min_face_score = 0.1f;
+	p.verify_scale = 1.4f;
+	p.verify_rotate = 1;
 	return p;
 }
 
@@ -278,7 +293,8 @@ int fl_detector_create(const char *models, const struct fl_detector_params *para
 	struct fl_detector_params p = params ? *params : fl_detector_default_params();
 	if (!(p.min_score >= 0 && p.min_score <= 1) || !(p.iou >= 0 && p.iou <= 1) || p.long_side < 0 ||
 	    p.short_side < 0 || p.long_side > 8192 || p.short_side > 8192 || p.n_threads < 0 ||
-	    (p.long_side == 0 && !p.close_up_pass)) {
+	    (p.long_side == 0 && !p.close_up_pass) || !(p.min_face_score >= 0 && p.min_face_score <= 1) ||
+	    (p.verify && !(p.verify_scale >= 1 && p.verify_scale <= 4))) {
 		fl__errf(err, err_size, "fl_detector_create: invalid parameters (min_score %g, iou %g, sides %dx%d)",
 		         (double)p.min_score, (double)p.iou, p.long_side, p.short_side);
 		return FL_EINVAL;
@@ -301,6 +317,23 @@ int fl_detector_create(const char *models, const struct fl_detector_params *para
 		r = FL_EUNSUPPORTED;
 		goto fail;
 	}
+	if (p.verify) {
+		/* facemesh.json next to blazeface.json. */
+		char *slash = strrchr(path, '/');
+		if (slash)
+			snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "facemesh.json");
+		else
+			snprintf(path, sizeof(path), "facemesh.json");
+		if (!is_file(path)) {
+			fl__errf(err, err_size, "%s: FaceMesh model not found (needed to verify faces; verify = 0 turns that off)",
+			         path);
+			r = FL_ENOENT;
+			goto fail;
+		}
+		r = fl__facemesh_create(path, p.n_threads, &det->mesh_model, err, err_size);
+		if (r < 0)
+			goto fail;
+	}
 	*out = det;
 	return 0;
 fail:
@@ -318,6 +351,8 @@ void fl_detector_destroy(struct fl_detector *det)
 	fl_free(det->input);
 	fl_free(det->anchors);
 	fl_free(det->dets);
+	fl__facemesh_destroy(det->mesh_model);
+	fl_free(det->meshes);
 	fl_free(det);
 }
 
@@ -566,11 +601,50 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 			drop_fragments(det, n_large, large_scale);
 	}
 	int n = fl_detection_nms(det->dets, det->n_dets, det->p.iou, det->p.containment, det->p.weighted_nms);
-	int n_out = FL_MIN(n, max_faces);
+	det->n_meshes = 0;
+	if (det->mesh_model && max_faces > 0) {
+		size_t cap = det->meshes_cap;
+		if (reserve((void **)&det->meshes, &cap, (size_t)FL_MIN(n, max_faces), sizeof(*det->meshes)) < 0) {
+			set_err(det, "out of memory for %d face meshes", FL_MIN(n, max_faces));
+			return FL_ENOMEM;
+		}
+		det->meshes_cap = cap;
+	}
+	int n_out = 0;
 	const float W = (float)img->width, H = (float)img->height;
-	for (int i = 0; i < n_out; i++) {
+	/* In decreasing BlazeFace score, until max_faces faces are kept. */
+	for (int i = 0; i < n && n_out < max_faces; i++) {
 		const struct fl_detection *d = &det->dets[i];
-		struct fl_face *f = &faces[i];
+		struct fl_face *f = &faces[n_out];
+		/* Verify on the unclipped box: human crops it as it is, and
+		** outside the picture is black. */
+		const float raw[4] = {d->x1, d->y1, d->x2 - d->x1, d->y2 - d->y1};
+		f->face_score = -1.0f;
+		if (det->mesh_model) {
+			float crop[4];
+			fl_facemesh_crop_box(raw, det->p.verify_scale, crop);
+			char err[400] = "";
+			/* The roll: BlazeFace's eye line (subject's right eye first). */
+			const float angle = det->p.verify_rotate ? atan2f(d->kp[FL_FACE_LEFT_EYE][1] - d->kp[FL_FACE_RIGHT_EYE][1],
+			                                                  d->kp[FL_FACE_LEFT_EYE][0] - d->kp[FL_FACE_RIGHT_EYE][0])
+			                                         : 0.0f;
+			r = fl__facemesh_run(det->mesh_model, img, crop, angle, &f->face_score, det->meshes[n_out], err,
+			                     sizeof(err));
+			if (r < 0) {
+				set_err(det, "%s", err);
+				return r;
+			}
+			if (f->face_score < det->p.min_face_score)
+				continue;
+			fl_facemesh_points((const float(*)[3])det->meshes[n_out], f->points);
+		} else {
+			/* BlazeFace's own estimates: eyes, nose; the mouth centre twice. */
+			memcpy(f->points[FL_FACE_POINT_RIGHT_EYE], d->kp[FL_FACE_RIGHT_EYE], sizeof(f->points[0]));
+			memcpy(f->points[FL_FACE_POINT_LEFT_EYE], d->kp[FL_FACE_LEFT_EYE], sizeof(f->points[0]));
+			memcpy(f->points[FL_FACE_POINT_NOSE], d->kp[FL_FACE_NOSE], sizeof(f->points[0]));
+			memcpy(f->points[FL_FACE_POINT_MOUTH_RIGHT], d->kp[FL_FACE_MOUTH], sizeof(f->points[0]));
+			memcpy(f->points[FL_FACE_POINT_MOUTH_LEFT], d->kp[FL_FACE_MOUTH], sizeof(f->points[0]));
+		}
 		/* Clip the box to the picture. */
 		float x1 = FL_MAX(d->x1, 0.0f), y1 = FL_MAX(d->y1, 0.0f);
 		float x2 = FL_MIN(d->x2, W), y2 = FL_MIN(d->y2, H);
@@ -580,6 +654,47 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 		f->box[3] = FL_MAX(y2 - y1, 0.0f);
 		f->score = d->score;
 		memcpy(f->landmarks, d->kp, sizeof(f->landmarks));
+		n_out++;
 	}
+	if (det->mesh_model)
+		det->n_meshes = n_out;
 	return n_out;
+}
+
+int fl_detector_mesh(const struct fl_detector *det, int i, float mesh[][3])
+{
+	if (!det || !mesh || i < 0)
+		return FL_EINVAL;
+	if (!det->mesh_model)
+		return FL_ENOENT;
+	if (i >= det->n_meshes)
+		return FL_EINVAL;
+	memcpy(mesh, det->meshes[i], sizeof(det->meshes[i]));
+	return 0;
+}
+
+int fl_detector_face_score(struct fl_detector *det, const struct fl_image *img, const float box[4], float angle,
+                           float *score, float mesh[][3])
+{
+	if (!det)
+		return FL_EINVAL;
+	det->errmsg[0] = 0;
+	if (!img || !img->data || img->width <= 0 || img->height <= 0 || img->stride < 3 * img->width || !box ||
+	    !score || !(box[2] > 0) || !(box[3] > 0) || !isfinite(box[0]) || !isfinite(box[1]) || !isfinite(box[2]) ||
+	    !isfinite(box[3])) {
+		set_err(det, "fl_detector_face_score: invalid image, box or output");
+		return FL_EINVAL;
+	}
+	if (!det->mesh_model) {
+		set_err(det, "fl_detector_face_score: this detector was created without verification");
+		return FL_ENOENT;
+	}
+	float crop[4];
+	fl_facemesh_crop_box(box, det->p.verify_scale, crop);
+	char err[400] = "";
+	int r = fl__facemesh_run(det->mesh_model, img, crop, isfinite(angle) ? angle : 0.0f, score, mesh, err,
+	                         sizeof(err));
+	if (r < 0)
+		set_err(det, "%s", err);
+	return r;
 }

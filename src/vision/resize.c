@@ -10,9 +10,16 @@
 ** Output pixel u samples the source at index
 **   HALF_PIXEL  c + (u + 0.5 - pad)/s - 0.5
 **   LEGACY      c + (u - pad)/s          (TF1 resize_bilinear, used by human)
+**   TF_CROP     (c + u*len/(out-1)) * (n-1)/n   (tf.image.cropAndResize with
+**               the box [c/n, (c+len)/n] normalised by the source size n;
+**               STRETCH only; human cuts FaceMesh's input this way)
 ** with bilinear weights between the two neighbouring source pixels (edges
 ** clamped).  Output pixels outside the crop's area, and samples whose
 ** position lies outside the source image, take pad_value.
+**
+** fl_image_warp_to_tensor() samples along any affine map instead (rotated
+** face crops), with the same bilinear weights and CropAndResize's rule for
+** samples outside the picture.
 */
 #include "faceline/fl_vision.h"
 #include "base/base_int.h"
@@ -44,12 +51,25 @@ static void make_taps(struct tap *taps, int n_out, float c, float len, float inv
 {
 	/* inv = 1/s, computed as len/out like TF does (1920/256 is exact,
 	** 1/(256/1920) is not). */
+	/* TF_CROP: CropAndResize's own arithmetic, in float like TF: the box
+	** edges normalised by the source size, then scaled by (n-1); samples
+	** outside [0, n-1] are padding (its extrapolation value). */
+	const float n1 = (float)(n_src - 1);
+	const float y1 = c / (float)n_src, y2 = (c + len) / (float)n_src;
+	const float crop_step = n_out > 1 ? (y2 - y1) * n1 / (float)(n_out - 1) : 0.0f;
 	for (int u = 0; u < n_out; u++) {
 		struct tap *t = &taps[u];
 		float centre = (float)u + 0.5f; /* continuous output position */
-		float pos = mode == FL_SAMPLE_LEGACY ? c + ((float)u - pad) * inv : c + (centre - pad) * inv - 0.5f;
-		/* In the crop's area of the output, and on the source image? */
-		t->valid = centre >= pad && (centre - pad) * inv <= len && pos + 0.5f >= 0.0f && pos + 0.5f <= (float)n_src;
+		float pos;
+		if (mode == FL_SAMPLE_TF_CROP) {
+			pos = n_out > 1 ? y1 * n1 + (float)u * crop_step : 0.5f * (y1 + y2) * n1;
+			t->valid = pos >= 0.0f && pos <= n1;
+		} else {
+			pos = mode == FL_SAMPLE_LEGACY ? c + ((float)u - pad) * inv : c + (centre - pad) * inv - 0.5f;
+			/* In the crop's area of the output, and on the source image? */
+			t->valid =
+				centre >= pad && (centre - pad) * inv <= len && pos + 0.5f >= 0.0f && pos + 0.5f <= (float)n_src;
+		}
 		float f = floorf(pos);
 		int i0 = (int)f;
 		float w1 = pos - f;
@@ -85,6 +105,8 @@ static int geometry(const struct fl_image *img, const struct fl_resize_params *p
 		*ch = (float)img->height;
 	}
 	if (!isfinite(*cx) || !isfinite(*cy) || !isfinite(*cw) || !isfinite(*ch))
+		return FL_EINVAL;
+	if (p->sample == FL_SAMPLE_TF_CROP && p->mode != FL_RESIZE_STRETCH)
 		return FL_EINVAL;
 	/* Inverse scales: source pixels per output pixel. */
 	*ix = *cw / (float)p->out_w;
@@ -208,4 +230,41 @@ int fl_image_resize(const struct fl_image *src, const struct fl_resize_params *p
 	int r = resize_core(src, params, row, 0, emit_row, &e, map);
 	fl_free(row);
 	return r;
+}
+
+/* ----------------------------------------------------------- affine warp */
+
+int fl_image_warp_to_tensor(const struct fl_image *img, const float m[6], int out_w, int out_h, float scale,
+                            float offset, float pad_value, float *out)
+{
+	if (!img || !img->data || img->width <= 0 || img->height <= 0 || img->stride < 3 * img->width || !m || !out ||
+	    out_w <= 0 || out_h <= 0 || out_w > 65536 || out_h > 65536)
+		return FL_EINVAL;
+	for (int k = 0; k < 6; k++)
+		if (!isfinite(m[k]))
+			return FL_EINVAL;
+	const float xmax = (float)(img->width - 1), ymax = (float)(img->height - 1);
+	const float pv = pad_value * scale + offset;
+	for (int v = 0; v < out_h; v++)
+		for (int u = 0; u < out_w; u++) {
+			float *q = out + ((size_t)v * out_w + u) * 3;
+			const float x = m[0] * (float)u + m[1] * (float)v + m[2];
+			const float y = m[3] * (float)u + m[4] * (float)v + m[5];
+			/* Outside [0, n-1]: padding, as CropAndResize does. */
+			if (!(x >= 0.0f && x <= xmax && y >= 0.0f && y <= ymax)) {
+				q[0] = q[1] = q[2] = pv;
+				continue;
+			}
+			const int x0 = (int)x, y0 = (int)y; /* floor: both are >= 0 */
+			const int x1 = FL_MIN(x0 + 1, img->width - 1), y1 = FL_MIN(y0 + 1, img->height - 1);
+			const float wx = x - (float)x0, wy = y - (float)y0;
+			const uint8_t *r0 = img->data + (size_t)y0 * img->stride, *r1 = img->data + (size_t)y1 * img->stride;
+			const uint8_t *a = r0 + 3 * x0, *b = r0 + 3 * x1, *c = r1 + 3 * x0, *d = r1 + 3 * x1;
+			for (int ch = 0; ch < 3; ch++) {
+				float top = (float)a[ch] + ((float)b[ch] - (float)a[ch]) * wx;
+				float bot = (float)c[ch] + ((float)d[ch] - (float)c[ch]) * wx;
+				q[ch] = (top + (bot - top) * wy) * scale + offset;
+			}
+		}
+	return 0;
 }

@@ -2,8 +2,8 @@
 ** cli_detect.c -- end-to-end tests of `faceline detect PHOTO`: run the built
 ** command (build/faceline, or $FL_FACELINE) and check its output and exit
 ** status (app/exit_codes.h: 0 ok, 1 usage, 2 bad input, 3 missing file) on
-** a sample photo and on bad inputs.  Skipped when the command or the models
-** are absent.
+** sample photos (verified by FaceMesh, and raw with --no-verify) and on bad
+** inputs.  Skipped when the command or the models are absent.
 */
 #define _GNU_SOURCE
 #include "fl_test.h"
@@ -67,6 +67,7 @@ FL_TEST_T(cli_detect_sample, 300)
 	ASSERT_MSG(count_lines_with(out, "  box ") == 3, "want 3 faces:\n%s", out);
 	ASSERT_STR_CONTAINS(out, "0  box ");
 	ASSERT_STR_CONTAINS(out, "score 0.");
+	ASSERT_EQ(count_lines_with(out, "  face "), 3); /* the face score column */
 	free(out);
 
 	rc = run_detect(&out, "'%s' --json --min-score 0.6", photo);
@@ -75,6 +76,33 @@ FL_TEST_T(cli_detect_sample, 300)
 	ASSERT_STR_CONTAINS(out, "\"width\": 1920, \"height\": 1350");
 	ASSERT_EQ(count_lines_with(out, "\"box\": ["), 3);
 	ASSERT_EQ(count_lines_with(out, "\"landmarks\": ["), 3);
+	ASSERT_EQ(count_lines_with(out, "\"face_score\": "), 3);
+	ASSERT_EQ(count_lines_with(out, "\"points\": ["), 3);
+	free(out);
+
+	/* sample1: BlazeFace alone finds 5 (clutter and a wine glass); verified, 3. */
+	char s1[PATH_MAX];
+	snprintf(s1, sizeof(s1), "%s", fl_test_path("models/samples/sample1.jpg"));
+	rc = run_detect(&out, "'%s'", s1);
+	ASSERT_MSG(rc == 0, "exit %d:\n%s", rc, out);
+	ASSERT_MSG(count_lines_with(out, "  box ") == 3, "want 3 faces:\n%s", out);
+	ASSERT_EQ(count_lines_with(out, "  face "), 3);
+	free(out);
+	rc = run_detect(&out, "'%s' --no-verify", s1);
+	ASSERT_EQ(rc, 0);
+	ASSERT_MSG(count_lines_with(out, "  box ") == 5, "want BlazeFace's 5 boxes:\n%s", out);
+	ASSERT_EQ(count_lines_with(out, "  face "), 0);
+	free(out);
+	rc = run_detect(&out, "'%s' --min-face-score 0", s1);
+	ASSERT_EQ(rc, 0);
+	ASSERT_MSG(count_lines_with(out, "  face ") == 5, "threshold 0 keeps all:\n%s", out);
+	free(out);
+	rc = run_detect(&out, "'%s' --json --no-verify", s1);
+	ASSERT_EQ(rc, 0);
+	ASSERT_EQ(count_lines_with(out, "\"face_score\": null"), 5);
+	free(out);
+	rc = run_detect(&out, "x.jpg --min-face-score 2");
+	ASSERT_EQ(rc, 1);
 	free(out);
 
 	/* A high threshold keeps fewer; --models works as well as $FL_MODELS. */

@@ -1,10 +1,13 @@
 /*
 ** vision_detect.c -- unit tests of BlazeFace's building blocks that need no
 ** model: anchor generation (order and counts against the model's output
-** sizes), decoding of logits and regressors, and (weighted) NMS.
+** sizes), decoding of logits and regressors, and (weighted) NMS; FaceMesh's
+** crop box and five points; the verification parameters (the last test
+** uses the BlazeFace model, without FaceMesh, when present).
 */
 #include "fl_test.h"
 #include "faceline/fl_vision.h"
+#include <unistd.h>
 
 FL_TEST(vision_anchors_256)
 {
@@ -172,4 +175,87 @@ FL_TEST(vision_detector_bad_args)
 	ASSERT(det == NULL);
 	fl_detector_destroy(NULL);
 	ASSERT_EQ(fl_detector_detect(NULL, NULL, NULL, 0), FL_EINVAL);
+}
+
+FL_TEST(vision_facemesh_crop_box)
+{
+	/* human: enlarge x1.4 around the centre, square on the larger side,
+	** corners rounded half up. */
+	float crop[4];
+	const float box[4] = {100, 200, 50, 40}; /* centre (125, 220) */
+	fl_facemesh_crop_box(box, 1.4f, crop);
+	ASSERT_NEAR(crop[0], 90, 0); /* 125 - 35 */
+	ASSERT_NEAR(crop[1], 185, 0);
+	ASSERT_NEAR(crop[2], 70, 0);
+	ASSERT_NEAR(crop[3], 70, 0);
+	const float odd[4] = {10.25f, 0, 11, 11}; /* centre 15.75, half 7.7 */
+	fl_facemesh_crop_box(odd, 1.4f, crop);
+	ASSERT_NEAR(crop[0], 8, 0);  /* round(8.05) */
+	ASSERT_NEAR(crop[2], 15, 0); /* round(23.45) - 8 */
+	ASSERT_NEAR(crop[1], -2, 0); /* round(-2.2) */
+	ASSERT_NEAR(crop[3], 15, 0); /* round(13.2) + 2 */
+}
+
+FL_TEST(vision_facemesh_points)
+{
+	/* Mesh point i at (i, 1000 + i): the eye centres are the means of
+	** their contours, the rest single points. */
+	static float mesh[FL_FACEMESH_N_POINTS][3];
+	for (int i = 0; i < FL_FACEMESH_N_POINTS; i++) {
+		mesh[i][0] = (float)i;
+		mesh[i][1] = 1000.0f + (float)i;
+	}
+	float pt[5][2];
+	fl_facemesh_points((const float(*)[3])mesh, pt);
+	const double right = (246 + 161 + 160 + 159 + 158 + 157 + 173 + 33 + 7 + 163 + 144 + 145 + 153 + 154 + 155 + 133) / 16.0;
+	const double left = (466 + 388 + 387 + 386 + 385 + 384 + 398 + 263 + 249 + 390 + 373 + 374 + 380 + 381 + 382 + 362) / 16.0;
+	ASSERT_NEAR(pt[FL_FACE_POINT_RIGHT_EYE][0], right, 1e-3);
+	ASSERT_NEAR(pt[FL_FACE_POINT_RIGHT_EYE][1], 1000 + right, 1e-3);
+	ASSERT_NEAR(pt[FL_FACE_POINT_LEFT_EYE][0], left, 1e-3);
+	ASSERT_NEAR(pt[FL_FACE_POINT_NOSE][0], 1, 0);
+	ASSERT_NEAR(pt[FL_FACE_POINT_MOUTH_RIGHT][0], 61, 0);
+	ASSERT_NEAR(pt[FL_FACE_POINT_MOUTH_LEFT][0], 291, 0);
+	ASSERT_NEAR(pt[FL_FACE_POINT_MOUTH_LEFT][1], 1291, 0);
+}
+
+FL_TEST(vision_detector_verify_params)
+{
+	struct fl_detector *det = NULL;
+	char err[512] = "", dir[] = "/tmp/fl-vdet.XXXXXX", cmd[1024];
+	struct fl_detector_params p = fl_detector_default_params();
+	ASSERT_EQ(p.verify, 1);
+	ASSERT_NEAR(p.min_face_score, 0.1, 1e-6);
+	p.min_face_score = 1.5f;
+	ASSERT_EQ(fl_detector_create(fl_test_path("models"), &p, &det, err, sizeof(err)), FL_EINVAL);
+	ASSERT(det == NULL);
+	p = fl_detector_default_params();
+	p.verify_scale = 0.5f;
+	ASSERT_EQ(fl_detector_create(fl_test_path("models"), &p, &det, err, sizeof(err)), FL_EINVAL);
+	/* A folder with BlazeFace but no FaceMesh: verification needs it. */
+	if (access(fl_test_path("models/human/blazeface.json"), R_OK) != 0)
+		FL_SKIP("models/human not present");
+	ASSERT(mkdtemp(dir));
+	char *json = realpath(fl_test_path("models/human/blazeface.json"), NULL);
+	char *bin = realpath(fl_test_path("models/human/blazeface.bin"), NULL);
+	ASSERT(json && bin);
+	snprintf(cmd, sizeof(cmd), "ln -s '%s' '%s'/ && ln -s '%s' '%s'/", json, dir, bin, dir);
+	free(json);
+	free(bin);
+	ASSERT(system(cmd) == 0);
+	p = fl_detector_default_params();
+	ASSERT_EQ(fl_detector_create(dir, &p, &det, err, sizeof(err)), FL_ENOENT);
+	ASSERT(det == NULL);
+	ASSERT_STR_CONTAINS(err, "facemesh.json");
+	p.verify = 0;
+	ASSERT_OK(fl_detector_create(dir, &p, &det, err, sizeof(err)));
+	/* Without verification there are no meshes or face scores. */
+	float mesh[FL_FACEMESH_N_POINTS][3], score, box[4] = {0, 0, 10, 10};
+	struct fl_image img;
+	ASSERT_OK(fl_image_init(&img, 64, 64));
+	ASSERT_EQ(fl_detector_mesh(det, 0, mesh), FL_ENOENT);
+	ASSERT_EQ(fl_detector_face_score(det, &img, box, 0, &score, NULL), FL_ENOENT);
+	fl_image_fini(&img);
+	fl_detector_destroy(det);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ASSERT(system(cmd) == 0);
 }

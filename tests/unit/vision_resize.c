@@ -154,3 +154,39 @@ FL_TEST(vision_resize_image)
 	fl_image_fini(&c);
 	fl_image_fini(NULL);
 }
+
+FL_TEST(vision_resize_tf_crop)
+{
+	/* tf.image.cropAndResize: box [c/n, (c+len)/n] normalised, then
+	** src = (c/n)*(n-1) + u*(len/n)*(n-1)/(out-1). */
+	struct fl_image img;
+	ramp(&img, 8, 4);
+	struct fl_resize_params p = fl_resize_default_params();
+	p.sample = FL_SAMPLE_TF_CROP;
+	p.out_w = 5;
+	p.out_h = 1;
+	p.crop_x = 2;
+	p.crop_w = 4;
+	p.crop_y = 1;
+	p.crop_h = 2;
+	float out[5 * 3];
+	ASSERT_OK(fl_image_resize_to_tensor(&img, &p, out, NULL));
+	for (int u = 0; u < 5; u++) {
+		float x = 2.0f * 7 / 8 + u * 0.5f * 7 / 4; /* 1.75 .. 5.25 */
+		float y = 0.5f * (1.0f / 4 + 3.0f / 4) * 3; /* one row: the box's middle */
+		ASSERT_NEAR(out[3 * u + 0], 10 * x, 1e-3);
+		ASSERT_NEAR(out[3 * u + 1], 10 * y, 1e-3);
+	}
+	/* A crop reaching left of the image: samples below 0 are padding. */
+	p.crop_x = -2;
+	p.out_w = 3;
+	p.pad_value = 77;
+	ASSERT_OK(fl_image_resize_to_tensor(&img, &p, out, NULL));
+	ASSERT_NEAR(out[0], 77, 0);          /* x = -1.75 */
+	ASSERT_NEAR(out[3], 0, 1e-4);        /* x = 0 */
+	ASSERT_NEAR(out[6], 17.5f, 1e-3);    /* x = 1.75 */
+	/* FIT has no meaning for it. */
+	p.mode = FL_RESIZE_FIT;
+	ASSERT_EQ(fl_image_resize_to_tensor(&img, &p, out, NULL), FL_EINVAL);
+	fl_image_fini(&img);
+}
