@@ -92,7 +92,7 @@ test: setup
 check: test
 
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/fl_tests build-asan/faceline
+	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/fl_tests build-asan/faceline
 	$(MAKE) models refs
 	FL_ROOT=. FL_REF=build/ref FL_FACELINE=build-asan/faceline FL_TEST_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=1 build-asan/fl_tests $(T)
 

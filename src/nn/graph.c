@@ -163,8 +163,10 @@ int fl__graph_set_io(struct fl_graph *g, const int *in, int n_in, const int *out
 	for (int i = 0; i < n_out; i++)
 		if (out[i] < 0 || out[i] >= g->n_values)
 			goto bad;
-	memcpy(a, in, sizeof(int) * n_in);
-	memcpy(b, out, sizeof(int) * n_out);
+	if (n_in)
+		memcpy(a, in, sizeof(int) * n_in);
+	if (n_out)
+		memcpy(b, out, sizeof(int) * n_out);
 	fl_free(g->inputs);
 	fl_free(g->outputs);
 	g->inputs = a;
