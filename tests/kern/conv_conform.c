@@ -166,7 +166,7 @@ FL_TEST(kern_conv_shape_errors)
 
 /* -------------------------------------------------------- random cases */
 
-static const int chans[] = {1, 3, 5, 8, 16, 17, 24, 31, 33, 48, 96};
+static const int chans[] = {1, 3, 5, 8, 16, 17, 24, 31, 33, 48, 96, 40, 24};
 static const int acts[] = {FL_ACT_NONE, FL_ACT_RELU, FL_ACT_RELU6, FL_ACT_PRELU, FL_ACT_LEAKY_RELU, FL_ACT_SIGMOID};
 
 static int rnd(struct fl_test_rng *r, int lo, int hi) /* [lo, hi] */
@@ -224,9 +224,9 @@ static void random_conv(struct fl_test_rng *r, struct fl_pool *pool, int depthwi
 		const int ekh = (k - 1) * (a.dilation[0] > 0 ? a.dilation[0] : 1) + 1;
 		const int ekw = (kw - 1) * (a.dilation[1] > 0 ? a.dilation[1] : 1) + 1;
 		const int h = rnd(r, ekh, ekh + 20), w = rnd(r, ekw, ekw + 30);
-		const int ci = chans[rnd(r, 0, 10)];
+		const int ci = chans[rnd(r, 0, 12)];
 		const int mult = depthwise ? (rnd(r, 0, 3) == 0 ? 2 : 1) : 1;
-		const int co = depthwise ? ci * mult : chans[rnd(r, 0, 10)];
+		const int co = depthwise ? ci * mult : chans[rnd(r, 0, 12)];
 		const int has_bias = rnd(r, 0, 3) != 0;
 		kc_tensor(&c, 0, 4, (const int64_t[]){n, h, w, ci});
 		kc_tensor(&c, 1, 4, depthwise ? (const int64_t[]){k, kw, ci, mult} : (const int64_t[]){k, kw, ci, co});
@@ -431,7 +431,7 @@ FL_TEST(kern_sepconv_random)
 	for (int it = 0; it < 80; it++) {
 		const int k = rnd(&r, 0, 1) ? 3 : 5, stride = rnd(&r, 1, 2), n = rnd(&r, 1, 2);
 		const int h = rnd(&r, k, k + 30), w = rnd(&r, k, k + 40);
-		const int c = it == 0 ? 24 : chans[rnd(&r, 0, 10)], co = it == 0 ? 24 : chans[rnd(&r, 0, 10)];
+		const int c = it == 0 ? 24 : chans[rnd(&r, 0, 12)], co = it == 0 ? 24 : chans[rnd(&r, 0, 12)];
 		struct fl_attr a;
 		memset(&a, 0, sizeof(a));
 		a.stride[0] = a.stride[1] = stride;

@@ -29,6 +29,7 @@
 #include "kern_int.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 /* Weights packed for one node. */
 struct kprep {
@@ -46,6 +47,9 @@ struct kprep {
 	float *wpat, *bpat, *apat;
 	/* separable CONV2D: the depthwise stage's packing */
 	struct kprep *dw;
+	/* AVX-512 pair GEMM (N = 8 * pnq, see struct fl__pair), pnq 0: none */
+	int pnq;
+	float *pw, *pbias, *palpha;
 };
 
 /* ------------------------------------------------------------ geometry */
@@ -187,6 +191,9 @@ static void prep_free(struct kprep *p)
 	fl_free(p->wpat);
 	fl_free(p->bpat);
 	fl_free(p->apat);
+	fl_free(p->pw);
+	fl_free(p->pbias);
+	fl_free(p->palpha);
 	prep_free(p->dw);
 	fl_free(p);
 }
@@ -269,6 +276,37 @@ static int pack_gemm(int isa, int k, int n, const float *b, int64_t ldk, int64_t
 	return 0;
 }
 
+/* N values the pair GEMM serves: 8 * odd, at most 40 (plain panels would
+** leave 8 of 16 lanes idle in the last vector). */
+static int pair_nq(int isa, int n)
+{
+	return isa == FL_ISA_AVX512 && n % 16 == 8 && n <= 40 ? n / 8 : 0;
+}
+
+/* Add the pair packing of the K x N HWIO weights b (row stride N) to p. */
+static int pack_pair(struct kprep *p, const float *b, const float *bias, const float *alpha, int alpha_n)
+{
+	const int k = p->k, n = p->n, nq = pair_nq(p->isa, n), w = nq * 16;
+	p->pw = fl_aligned_alloc(64, (size_t)k * w * sizeof(float));
+	p->pbias = fl_aligned_alloc(64, (size_t)w * sizeof(float));
+	if (alpha)
+		p->palpha = fl_aligned_alloc(64, (size_t)w * sizeof(float));
+	if (!p->pw || !p->pbias || (alpha && !p->palpha))
+		return FL_ENOMEM;
+	/* lanes 2i and 2i+1 of vector j: channel 8j + i (of either pixel) */
+	for (int l = 0; l < k; l++)
+		for (int j = 0; j < w; j++)
+			p->pw[(size_t)l * w + j] = b[(size_t)l * n + (j / 16) * 8 + (j % 16) / 2];
+	for (int j = 0; j < w; j++) {
+		const int ch = (j / 16) * 8 + (j % 16) / 2;
+		p->pbias[j] = bias ? bias[ch] : 0.0f;
+		if (p->palpha)
+			p->palpha[j] = alpha[alpha_n == 1 ? 0 : j % n]; /* output order */
+	}
+	p->pnq = nq;
+	return 0;
+}
+
 /* Bias and alpha constants (when present) of a node, or -1 if one of them
 ** is not constant. */
 static int extras_const(const struct fl_node *n, const struct fl_graph *g, const float **bias, const float **alpha,
@@ -337,6 +375,11 @@ static int conv_prepare(struct fl_node *n, const struct fl_graph *g, int isa, ch
 		return rc;
 	}
 	p->dw = dwp;
+	if (pair_nq(isa, co) && !getenv("FL_KERN_NOPAIR") && pack_pair(p, f->data, bias, alpha, alpha_n) < 0) {
+		prep_free(p);
+		fl__errf(err, err_size, "out of memory packing weights");
+		return FL_ENOMEM;
+	}
 	n->prep = p;
 	n->isa = isa;
 	return 0;
@@ -549,6 +592,8 @@ struct gemm_job {
 	int m_total;
 	float *scratch;
 	size_t slice; /* floats per thread */
+	/* pair GEMM (p->pnq): rows split in m_chunk tasks */
+	struct fl__pair pr;
 };
 
 /* Below this much work a run stays on the calling thread: waking the
@@ -612,6 +657,8 @@ static void gemm_task(void *arg, int task, int thread)
 ** tile (at most 14 rows) of gathered input, in 64-byte units. */
 static size_t conv_slice(const struct kprep *p)
 {
+	if (p->pnq) /* pair GEMM: interleaved tile + im2col tile */
+		return (fl__pair_scratch(p->k) + 15) / 16 * 16;
 	return ((size_t)14 * p->k + 15) / 16 * 16;
 }
 
@@ -626,6 +673,32 @@ static void conv_task(void *arg, int task, int thread)
 		fl__conv_avx512(&j->ck, m0, m1, buf);
 	else
 		fl__conv_avx2(&j->ck, m0, m1, buf);
+}
+
+/* Pixel rows of a pair GEMM (plain or implicit conv). */
+static void pair_task(void *arg, int task, int thread)
+{
+	const struct gemm_job *j = arg;
+	int m0 = task * j->m_chunk, m1 = FL_MIN(j->m_total, m0 + j->m_chunk);
+	if (m0 < m1)
+		fl__pair_avx512(&j->pr, m0, m1, j->scratch + (size_t)thread * j->slice);
+}
+
+/* Fill a pair GEMM from the prep and the plain GEMM's C / residual / act. */
+static void pair_init(const struct kprep *p, const struct fl__gemm *gm, struct fl__pair *pr)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->nq = p->pnq;
+	pr->k = p->k;
+	pr->b = p->pw;
+	pr->bias = p->pbias;
+	pr->alpha = p->palpha;
+	pr->act = gm->act.kind;
+	pr->slope = gm->act.slope;
+	pr->c = gm->c;
+	pr->res = gm->res;
+	pr->a = gm->a;
+	pr->lda = gm->lda;
 }
 
 static int is_direct(const struct fl__conv_geom *g)
@@ -646,6 +719,12 @@ static size_t sep_row_floats(const struct fl__conv_geom *gd)
 	return ((size_t)gd->ow * gd->co + 15) / 16 * 16;
 }
 
+/* Per-thread floats of a separable conv: the row, then the pair GEMM's. */
+static size_t sep_slice(const struct kprep *p, const struct fl__conv_geom *gd)
+{
+	return sep_row_floats(gd) + (p->pnq ? (fl__pair_scratch(p->k) + 15) / 16 * 16 : 0);
+}
+
 static size_t conv_scratch(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out,
                            int n_threads)
 {
@@ -656,9 +735,9 @@ static size_t conv_scratch(const struct fl_node *n, const struct fl_tensor *cons
 			return 0;
 		if (!p || !p->dw) /* reference: the whole depthwise output */
 			return (size_t)gd.n * gd.oh * gd.ow * gd.co * sizeof(float);
-		return (sep_zero_floats(&gd) + sep_row_floats(&gd) * (size_t)FL_MAX(n_threads, 1)) * sizeof(float);
+		return (sep_zero_floats(&gd) + sep_slice(p, &gd) * (size_t)FL_MAX(n_threads, 1)) * sizeof(float);
 	}
-	if (!p || conv_geom(n, in[0], in[1], 0, &g, NULL, 0) < 0 || is_direct(&g))
+	if (!p || conv_geom(n, in[0], in[1], 0, &g, NULL, 0) < 0 || (is_direct(&g) && !p->pnq))
 		return 0;
 	return conv_slice(p) * sizeof(float) * (size_t)FL_MAX(n_threads, 1);
 }
@@ -681,7 +760,7 @@ struct sep_job {
 	struct fl__gemm gm;
 	int rows, chunk, ow, co;
 	float *bufs;
-	size_t slice;
+	size_t slice, row; /* per-thread floats; the row buffer's part */
 	float *y;
 	const float *res;
 };
@@ -695,11 +774,19 @@ static void sep_task(void *arg, int task, int thread)
 	float *buf = j->bufs + (size_t)thread * j->slice;
 	d.yrow = buf;
 	gm.a = buf;
+	struct fl__pair pr;
+	if (j->p->pnq)
+		pair_init(j->p, &gm, &pr);
 	for (int r = r0; r < r1; r++) {
 		const ptrdiff_t off = (ptrdiff_t)r * j->ow * j->co;
 		gm.c = j->y + off;
 		gm.res = j->res ? j->res + off : NULL;
-		if (j->p->isa == FL_ISA_AVX512) {
+		if (j->p->pnq) {
+			fl__dw_avx512(&d, r, r + 1);
+			pr.c = gm.c;
+			pr.res = gm.res;
+			fl__pair_avx512(&pr, 0, j->ow, buf + j->row);
+		} else if (j->p->isa == FL_ISA_AVX512) {
 			fl__dw_avx512(&d, r, r + 1);
 			fl__gemm_avx512(&gm, 0, j->ow, 0, j->p->n_panels);
 		} else {
@@ -739,7 +826,8 @@ static int sep_run(const struct fl_node *n, const struct fl_tensor *const *in, s
 		return 0;
 	const int n_thr_all = ex ? FL_MAX(ex->n_threads, 1) : 1;
 	const size_t zn = sep_zero_floats(&gd);
-	j.slice = sep_row_floats(&gd);
+	j.slice = sep_slice(p, &gd);
+	j.row = sep_row_floats(&gd);
 	if (!ex || !ex->scratch || ex->scratch_size < (zn + j.slice * n_thr_all) * sizeof(float))
 		return FL_EINTERNAL;
 	memset(ex->scratch, 0, zn * sizeof(float));
@@ -774,6 +862,26 @@ static int sep_run(const struct fl_node *n, const struct fl_tensor *const *in, s
 	tasks = (j.rows + j.chunk - 1) / j.chunk;
 	fl__pool_run(ex->pool, sep_task, &j, tasks);
 	return 0;
+}
+
+/* The tap offsets of an implicit-GEMM convolution (toff: 64 entries) into
+** ck (toff, taps, tap_k); more than 64 taps: ck->toff NULL (always gather). */
+static void conv_taps(const struct fl__conv_geom *g, ptrdiff_t *toff, struct fl__convk *ck)
+{
+	int taps = g->kh * g->kw, tap_k = g->ci;
+	if (g->dw == 1) {
+		/* the kw taps of a window row are contiguous in NHWC: one tap of
+		** kw*ci floats per row (fewer, longer inner loops) */
+		taps = g->kh;
+		tap_k = g->kw * g->ci;
+	}
+	for (int t = 0; t < taps && taps <= 64; t++) {
+		const int ky = g->dw == 1 ? t : t / g->kw, kx = g->dw == 1 ? 0 : t % g->kw;
+		toff[t] = ((ptrdiff_t)ky * g->dh * g->iw + (ptrdiff_t)kx * g->dw) * g->ci;
+	}
+	ck->toff = taps <= 64 ? toff : NULL;
+	ck->taps = taps;
+	ck->tap_k = tap_k;
 }
 
 static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, struct fl_tensor *out,
@@ -811,6 +919,28 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 	j.gm.res = res_of(n, in);
 	if (j.gm.m == 0)
 		return 0;
+	if (p->pnq) {
+		/* pair GEMM: plain rows (1x1) or receptive fields */
+		j.slice = conv_slice(p);
+		if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr_all)
+			return FL_EINTERNAL;
+		j.gm.a = in[0]->data;
+		j.gm.lda = g.ci;
+		pair_init(p, &j.gm, &j.pr);
+		ptrdiff_t toff[64];
+		if (!is_direct(&g)) {
+			j.ck.g = g;
+			j.ck.x = in[0]->data;
+			conv_taps(&g, toff, &j.ck);
+			j.pr.ck = &j.ck;
+		}
+		j.m_total = j.gm.m;
+		j.scratch = ex->scratch;
+		int dummy_pc, dummy_npt;
+		int tasks = split_work(j.gm.m, 1, 2 * 8, n_thr, &j.m_chunk, &dummy_pc, &dummy_npt);
+		fl__pool_run(ex->pool, pair_task, &j, tasks);
+		return 0;
+	}
 	if (is_direct(&g)) {
 		j.gm.a = in[0]->data;
 		j.gm.lda = g.ci;
@@ -821,26 +951,13 @@ static int conv_run(const struct fl_node *n, const struct fl_tensor *const *in, 
 	/* implicit GEMM: interior tiles read the input in place at these tap
 	** offsets, border tiles are gathered into the thread's scratch */
 	ptrdiff_t toff[64];
-	int taps = g.kh * g.kw, tap_k = g.ci;
-	if (g.dw == 1) {
-		/* the kw taps of a window row are contiguous in NHWC: one tap of
-		** kw*ci floats per row (fewer, longer inner loops) */
-		taps = g.kh;
-		tap_k = g.kw * g.ci;
-	}
-	for (int t = 0; t < taps && taps <= 64; t++) {
-		const int ky = g.dw == 1 ? t : t / g.kw, kx = g.dw == 1 ? 0 : t % g.kw;
-		toff[t] = ((ptrdiff_t)ky * g.dh * g.iw + (ptrdiff_t)kx * g.dw) * g.ci;
-	}
+	conv_taps(&g, toff, &j.ck);
 	j.slice = conv_slice(p);
 	if (!ex || !ex->scratch || ex->scratch_size < j.slice * sizeof(float) * n_thr_all)
 		return FL_EINTERNAL; /* the session did not give the scratch asked for */
 	j.ck.g = g;
 	j.ck.x = in[0]->data;
 	j.ck.gm = j.gm;
-	j.ck.toff = taps <= 64 ? toff : NULL;
-	j.ck.taps = taps;
-	j.ck.tap_k = tap_k;
 	j.m_total = j.gm.m;
 	j.scratch = ex->scratch;
 	int dummy_pc, dummy_npt;

@@ -164,6 +164,27 @@ struct fl__dw {
 	float *yrow;
 };
 
+/* A GEMM with N = 8 * nq output channels (nq 1, 3, 5) on AVX-512, two
+** output pixels per vector (see conv_avx512.c): rows of A are either plain
+** (a, lda) or an implicit convolution's receptive fields (ck).  b, bias
+** and alpha are the pair packing of conv.c; C has ldc == N. */
+struct fl__pair {
+	int nq, k;
+	const float *b;     /* [k][nq * 16]: weight of channel 8j+i at lanes 2i, 2i+1 of vector j */
+	const float *bias;  /* [nq * 16], interleaved like b */
+	const float *alpha; /* [nq * 16]: lane l of vector o is channel (16o + l) mod N; PReLU only */
+	int act;
+	float slope;
+	float *c;
+	const float *res;   /* shaped like C, or NULL */
+	const float *a;
+	ptrdiff_t lda;
+	const struct fl__convk *ck; /* non-NULL: implicit convolution */
+};
+
+/* Floats of per-thread scratch fl__pair_avx512 needs for K = k. */
+static inline size_t fl__pair_scratch(int k) { return (size_t)2 * 28 * k + 16; }
+
 /* ------------------------------------------------------------ reference */
 
 /* Direct convolution of the whole batch.  w is HWIO [kh,kw,ci,co]; bias,
@@ -200,6 +221,8 @@ void fl__gemm_avx2(const struct fl__gemm *g, int m0, int m1, int p0, int p1);
 ** MR_MAX (14) x gm.k floats for this thread. */
 void fl__conv_avx512(const struct fl__convk *ck, int m0, int m1, float *scratch);
 void fl__conv_avx2(const struct fl__convk *ck, int m0, int m1, float *scratch);
+/* Output pixels [m0, m1) of a pair GEMM (AVX-512 only). */
+void fl__pair_avx512(const struct fl__pair *pp, int m0, int m1, float *scratch);
 /* Output rows [r0, r1) of a depthwise conv (a row = one (n, oy)). */
 void fl__dw_avx512(const struct fl__dw *d, int r0, int r1);
 void fl__dw_avx2(const struct fl__dw *d, int r0, int r1);

@@ -34,3 +34,249 @@
 #define FN(name) fl__##name##_avx512
 
 #include "kern_simd.h"
+
+/* ---------------------------------------------------------- pair GEMM */
+
+/*
+** The pixel-pair GEMM for N = 8 * NQ output channels with NQ odd (8, 24,
+** 40): plain NR-wide panels would leave 8 of every 16 lanes idle in the
+** last vector.  Here two pixels share each vector instead: lane 2i + s of
+** vector j holds channel 8j + i of pixel s of the pair, so NQ vectors
+** carry both pixels' N channels with no idle lane.  A is first gathered
+** pair-interleaved (a[k][s], the pair's two values of input k adjacent)
+** so that one 64-bit broadcast feeds every vector of the pair; B is packed
+** with each weight duplicated over both lanes (struct fl__pair).  In the
+** store, the interleaved lanes are permuted back: the pair's 2N outputs
+** are contiguous in C (ldc == N), so they leave as NQ full vectors.
+*/
+
+struct kp_tile {
+	int k;
+	const float *a; /* pair q at a + q * 2k */
+	const float *b; /* [k][NQ * 16] */
+	const float *bias; /* [NQ * 16] interleaved */
+	const float *alpha; /* [NQ * 16] in output order, PReLU only */
+	int act;
+	float slope;
+	float *c; /* pair q at c + q * 2N */
+	const float *res;
+};
+
+KS_INLINE __m512 kp_bcast2(const float *p)
+{
+	double d;
+	memcpy(&d, p, sizeof(d));
+	return _mm512_castpd_ps(_mm512_set1_pd(d));
+}
+
+KS_INLINE void kp_ukr(const int MQ, const int NQ, const struct kp_tile *t)
+{
+	__m512 acc[14][5];
+	const int k = t->k;
+	const float *b = t->b;
+#pragma GCC unroll 8
+	for (int v = 0; v < NQ; v++) {
+		const __m512 bv = _mm512_loadu_ps(t->bias + v * 16);
+#pragma GCC unroll 16
+		for (int q = 0; q < MQ; q++)
+			acc[q][v] = bv;
+	}
+	for (int l = 0; l < k; l++) {
+		__m512 bb[5];
+#pragma GCC unroll 8
+		for (int v = 0; v < NQ; v++)
+			bb[v] = _mm512_loadu_ps(b + v * 16);
+		b += NQ * 16;
+#pragma GCC unroll 16
+		for (int q = 0; q < MQ; q++) {
+			const __m512 av = kp_bcast2(t->a + (ptrdiff_t)q * 2 * k + 2 * l);
+#pragma GCC unroll 8
+			for (int v = 0; v < NQ; v++)
+				acc[q][v] = _mm512_fmadd_ps(av, bb[v], acc[q][v]);
+		}
+	}
+	/* output vector o takes halves h = 2o, 2o+1 of the pair's stream:
+	** half h is pixel h / NQ's lanes of accumulator h % NQ */
+	__m512i idx[5];
+	__m512 sa[5];
+#pragma GCC unroll 8
+	for (int o = 0; o < NQ; o++) {
+		const int h0 = 2 * o, h1 = 2 * o + 1;
+		const int s0 = h0 / NQ, s1 = h1 / NQ;
+		int ix[16];
+		for (int i = 0; i < 8; i++) {
+			ix[i] = 2 * i + s0;
+			ix[8 + i] = 16 + 2 * i + s1;
+		}
+		idx[o] = _mm512_loadu_si512(ix);
+		sa[o] = t->act == FL_ACT_PRELU ? _mm512_loadu_ps(t->alpha + o * 16) : _mm512_set1_ps(t->slope);
+	}
+#pragma GCC unroll 16
+	for (int q = 0; q < MQ; q++) {
+		float *c = t->c + (ptrdiff_t)q * NQ * 16;
+#pragma GCC unroll 8
+		for (int o = 0; o < NQ; o++) {
+			__m512 v = _mm512_permutex2var_ps(acc[q][(2 * o) % NQ], idx[o], acc[q][(2 * o + 1) % NQ]);
+			if (t->res)
+				v = _mm512_add_ps(v, _mm512_loadu_ps(t->res + (ptrdiff_t)q * NQ * 16 + o * 16));
+			_mm512_storeu_ps(c + o * 16, ks_act(t->act, v, sa[o]));
+		}
+	}
+}
+
+typedef void (*kp_ukr_fn)(const struct kp_tile *t);
+#define KP_DEF(mq, nq)                                                         \
+	static void kp_ukr_##mq##_##nq(const struct kp_tile *t) { kp_ukr(mq, nq, t); }
+KP_DEF(1, 1) KP_DEF(2, 1) KP_DEF(3, 1) KP_DEF(4, 1) KP_DEF(5, 1) KP_DEF(6, 1) KP_DEF(7, 1)
+KP_DEF(8, 1) KP_DEF(9, 1) KP_DEF(10, 1) KP_DEF(11, 1) KP_DEF(12, 1) KP_DEF(13, 1) KP_DEF(14, 1)
+KP_DEF(1, 3) KP_DEF(2, 3) KP_DEF(3, 3) KP_DEF(4, 3) KP_DEF(5, 3) KP_DEF(6, 3) KP_DEF(7, 3) KP_DEF(8, 3)
+KP_DEF(1, 5) KP_DEF(2, 5) KP_DEF(3, 5) KP_DEF(4, 5) KP_DEF(5, 5)
+
+/* pairs per tile for NQ vectors: MQ * NQ accumulators + NQ + 1 <= 32 */
+#define KP_MQ(nq) ((nq) == 1 ? 14 : (nq) == 3 ? 8 : 5)
+static const kp_ukr_fn kp_tab1[14] = {kp_ukr_1_1, kp_ukr_2_1, kp_ukr_3_1, kp_ukr_4_1, kp_ukr_5_1,
+                                      kp_ukr_6_1, kp_ukr_7_1, kp_ukr_8_1, kp_ukr_9_1, kp_ukr_10_1,
+                                      kp_ukr_11_1, kp_ukr_12_1, kp_ukr_13_1, kp_ukr_14_1};
+static const kp_ukr_fn kp_tab3[8] = {kp_ukr_1_3, kp_ukr_2_3, kp_ukr_3_3, kp_ukr_4_3,
+                                     kp_ukr_5_3, kp_ukr_6_3, kp_ukr_7_3, kp_ukr_8_3};
+static const kp_ukr_fn kp_tab5[5] = {kp_ukr_1_5, kp_ukr_2_5, kp_ukr_3_5, kp_ukr_4_5, kp_ukr_5_5};
+
+static void kp_call(int nq, int mq, const struct kp_tile *t)
+{
+	if (nq == 1)
+		kp_tab1[mq - 1](t);
+	else if (nq == 3)
+		kp_tab3[mq - 1](t);
+	else
+		kp_tab5[mq - 1](t);
+}
+
+/* Interleave len floats of p0 and p1 into dst (2 * len floats). */
+static inline void kp_zip(float *dst, const float *p0, const float *p1, int len)
+{
+	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+	const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+	for (int j = 0; j < len; j += 16) {
+		const int n = len - j < 16 ? len - j : 16;
+		const __mmask16 m = V_MASK(n);
+		const __m512 a = _mm512_maskz_loadu_ps(m, p0 + j), b = _mm512_maskz_loadu_ps(m, p1 + j);
+		const __m512 zl = _mm512_permutex2var_ps(a, lo, b), zh = _mm512_permutex2var_ps(a, hi, b);
+		if (n == 16) {
+			_mm512_storeu_ps(dst + 2 * j, zl);
+			_mm512_storeu_ps(dst + 2 * j + 16, zh);
+		} else {
+			_mm512_mask_storeu_ps(dst + 2 * j, V_MASK(n >= 8 ? 16 : 2 * n), zl);
+			if (n > 8)
+				_mm512_mask_storeu_ps(dst + 2 * j + 16, V_MASK(2 * n - 16), zh);
+		}
+	}
+}
+
+/* kp_zip for len a multiple of 8: per 8 floats of each pixel two 256-bit
+** loads, one permute, one store (no masks, no read past either row). */
+static inline void kp_zip8(float *dst, const float *p0, const float *p1, int len)
+{
+	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+	for (int j = 0; j < len; j += 8) {
+		const __m512 a = _mm512_castps256_ps512(_mm256_loadu_ps(p0 + j));
+		const __m512 b = _mm512_castps256_ps512(_mm256_loadu_ps(p1 + j));
+		_mm512_storeu_ps(dst + 2 * j, _mm512_permutex2var_ps(a, lo, b));
+	}
+}
+
+/* Gather pair tile rows: pixel r's A row is taps pieces of tap_k floats at
+** rows[r] + toff[t]; an odd last pixel is paired with itself. */
+static void kp_gather(float *dst, const float *const *rows, int cnt, const ptrdiff_t *toff, int taps, int tap_k)
+{
+	const int k = taps * tap_k;
+	for (int r = 0; r < cnt; r += 2) {
+		const float *p0 = rows[r], *p1 = r + 1 < cnt ? rows[r + 1] : rows[r];
+		float *d = dst + (ptrdiff_t)r * k;
+		if (tap_k % 8 == 0)
+			for (int t = 0; t < taps; t++)
+				kp_zip8(d + 2 * t * tap_k, p0 + toff[t], p1 + toff[t], tap_k);
+		else
+			for (int t = 0; t < taps; t++)
+				kp_zip(d + 2 * t * tap_k, p0 + toff[t], p1 + toff[t], tap_k);
+	}
+}
+
+/* One tile of cnt pixels (<= 2 * KP_MQ) starting at output pixel m, A
+** already gathered into a. */
+static void kp_tile_run(const struct fl__pair *pp, int m, int cnt, const float *a)
+{
+	const int nq = pp->nq, n = nq * 8;
+	struct kp_tile t;
+	t.k = pp->k;
+	t.a = a;
+	t.b = pp->b;
+	t.bias = pp->bias;
+	t.alpha = pp->alpha;
+	t.act = pp->act;
+	t.slope = pp->slope;
+	t.c = pp->c + (ptrdiff_t)m * n;
+	t.res = pp->res ? pp->res + (ptrdiff_t)m * n : NULL;
+	const int pairs = cnt / 2;
+	if (pairs)
+		kp_call(nq, pairs, &t);
+	if (cnt & 1) {
+		/* the odd pixel, paired with itself, through a local C */
+		float cbuf[80], rbuf[80];
+		t.a = a + (ptrdiff_t)pairs * 2 * t.k;
+		float *c = t.c + (ptrdiff_t)pairs * 2 * n;
+		if (t.res) {
+			memcpy(rbuf, t.res + (ptrdiff_t)pairs * 2 * n, n * sizeof(float));
+			memset(rbuf + n, 0, n * sizeof(float));
+			t.res = rbuf;
+		}
+		t.c = cbuf;
+		kp_call(nq, 1, &t);
+		memcpy(c, cbuf, n * sizeof(float));
+	}
+}
+
+void FN(pair)(const struct fl__pair *pp, int m0, int m1, float *scratch)
+{
+	const int tile = 2 * KP_MQ(pp->nq), k = pp->k;
+	const float *rows[28];
+	const ptrdiff_t zero = 0;
+	const struct fl__convk *ck = pp->ck;
+	float *zip = scratch;
+	float *col = scratch + (ptrdiff_t)tile * k; /* im2col rows (conv borders) */
+	for (int m = m0; m < m1; m += tile) {
+		const int cnt = m1 - m < tile ? m1 - m : tile;
+		if (!ck) {
+			for (int r = 0; r < cnt; r++)
+				rows[r] = pp->a + (ptrdiff_t)(m + r) * pp->lda;
+			kp_gather(zip, rows, cnt, &zero, 1, k);
+		} else {
+			const struct fl__conv_geom *g = &ck->g;
+			const int plane = g->oh * g->ow;
+			const int ekh = (g->kh - 1) * g->dh, ekw = (g->kw - 1) * g->dw;
+			int inside = ck->toff != NULL;
+			int b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
+			for (int r = 0; r < cnt && inside; r++) {
+				const int iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
+				inside = iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw;
+				if (inside)
+					rows[r] = ck->x + (((ptrdiff_t)b * g->ih + iy) * g->iw + ix) * g->ci;
+				if (++ox == g->ow) {
+					ox = 0;
+					if (++oy == g->oh) {
+						oy = 0;
+						b++;
+					}
+				}
+			}
+			if (inside) {
+				kp_gather(zip, rows, cnt, ck->toff, ck->taps, ck->tap_k);
+			} else {
+				fl__im2col(g, ck->x, m, cnt, col);
+				for (int r = 0; r < cnt; r++)
+					rows[r] = col + (ptrdiff_t)r * k;
+				kp_gather(zip, rows, cnt, &zero, 1, k);
+			}
+		}
+		kp_tile_run(pp, m, cnt, zip);
+	}
+}
