@@ -36,7 +36,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 
 VERSION := 0.1.0
 
-.PHONY: all setup models verify-models refs test check asan ubsan fuzz bench clean checksymbols demo
+.PHONY: all setup models verify-models refs test check asan ubsan tsan fuzz bench clean checksymbols demo
 all: $(BUILD)/faceline $(BUILD)/libfaceline.a $(BUILD)/libfaceline.so $(BUILD)/faceline.pc $(BUILD)/fl_tests
 
 $(BUILD)/%.o: %.c
@@ -105,6 +105,12 @@ ubsan:
 # ISA flags kept), each tests/fuzz/fuzz_*.c is linked against it and run for
 # FUZZ_TIME seconds on its corpus (tests/fuzz/corpus/<name>/).
 FUZZ_TIME ?= 30
+# ThreadSanitizer over the threaded parts (pool, sessions at 2 threads, kernels).
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" build-tsan/fl_tests
+	$(MAKE) models refs
+	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=8 TSAN_OPTIONS=halt_on_error=1 build-tsan/fl_tests $(or $(T),base engine kern_conform model_ref_blazeface_best model_ref_mobilefacenet_best)
+
 fuzz:
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 CI= \
 	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libfaceline.a
@@ -131,6 +137,6 @@ checksymbols: $(BUILD)/libfaceline.a
 	if [ -n "$$bad" ]; then echo "symbols without the fl_ prefix:"; echo "$$bad"; exit 1; fi; echo "checksymbols: ok"
 
 clean:
-	rm -rf build build-asan build-ubsan build-fuzz
+	rm -rf build build-asan build-ubsan build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
