@@ -57,7 +57,16 @@ static size_t tensor_bytes(const struct fl_tensor *t)
 ** (graph inputs: before the first node) to its last reader (graph outputs:
 ** to the end).  Values are placed largest first at the lowest offset that
 ** does not overlap any already-placed value whose lifetime intersects.
+**
+** RESHAPE, SQUEEZE, EXPAND_DIMS and IDENTITY only relabel bytes: their
+** output shares its input's buffer (one block whose lifetime is the union),
+** and their kernels see out == in and copy nothing.
 */
+static int is_alias_op(enum fl_op op)
+{
+	return op == FL_OP_RESHAPE || op == FL_OP_SQUEEZE || op == FL_OP_EXPAND_DIMS || op == FL_OP_IDENTITY;
+}
+
 struct block {
 	int v;
 	int first, last;
@@ -80,9 +89,21 @@ static int plan_memory(struct fl_session *s)
 	int *last = fl_malloc(sizeof(int) * (nv + 1));
 	struct block *b = fl_malloc(sizeof(*b) * (nv + 1));
 	struct block **placed = fl_malloc(sizeof(*placed) * (nv + 1));
+	int *root = fl_malloc(sizeof(int) * (nv + 1));
 	int r = FL_ENOMEM;
-	if (!first || !last || !b || !placed)
+	if (!first || !last || !b || !placed || !root)
 		goto out;
+	for (int v = 0; v < nv; v++)
+		root[v] = v;
+	for (int k = 0; k < g->n_nodes; k++) {
+		const struct fl_node *n = &g->nodes[k];
+		int x = n->n_in > 0 ? n->in[0] : -1;
+		if (!is_alias_op(n->op) || n->n_out != 1 || x < 0 || g->values[x].data)
+			continue;
+		if (tensor_bytes(&s->vals[x]) != tensor_bytes(&s->vals[n->out[0]]))
+			continue;
+		root[n->out[0]] = root[x]; /* nodes are in order: root[x] is final */
+	}
 	for (int i = 0; i < nv; i++) {
 		first[i] = INT32_MAX;
 		last[i] = -2;
@@ -107,9 +128,18 @@ static int plan_memory(struct fl_session *s)
 	}
 	for (int i = 0; i < g->n_outputs; i++)
 		last[g->outputs[i]] = g->n_nodes;
+	for (int v = 0; v < nv; v++) {
+		int rt = root[v];
+		if (rt == v || first[v] == INT32_MAX)
+			continue;
+		if (first[v] < first[rt])
+			first[rt] = first[v];
+		if (last[v] > last[rt])
+			last[rt] = last[v];
+	}
 	int nb = 0;
 	for (int v = 0; v < nv; v++) {
-		if (g->values[v].data || first[v] == INT32_MAX)
+		if (g->values[v].data || first[v] == INT32_MAX || root[v] != v)
 			continue;
 		b[nb].v = v;
 		b[nb].first = first[v];
@@ -151,8 +181,14 @@ static int plan_memory(struct fl_session *s)
 		s->offset[b[i].v] = b[i].off;
 		s->vals[b[i].v].data = s->arena + b[i].off;
 	}
+	for (int v = 0; v < nv; v++)
+		if (root[v] != v && s->offset[root[v]] != SIZE_MAX) {
+			s->offset[v] = s->offset[root[v]];
+			s->vals[v].data = s->vals[root[v]].data;
+		}
 	r = 0;
 out:
+	fl_free(root);
 	fl_free(first);
 	fl_free(last);
 	fl_free(b);
