@@ -15,7 +15,10 @@ PKGS    := jansson libavformat libavcodec libswscale libavutil libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lavformat -lavcodec -lswscale -lavutil -lcrypto)
 
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers
+# -Wformat-truncation is off: every snprintf here truncates on purpose (into
+# error buffers), and gcc's guesses at path lengths are false alarms.
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers \
+           -Wno-format-truncation
 ifeq ($(CI),true)
 WARN    += -Werror
 endif
