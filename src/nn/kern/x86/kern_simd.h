@@ -92,9 +92,10 @@ struct ks_tile {
 
 KS_INLINE void ks_ukr(const int MR, const int NV, const int CONV, const struct ks_tile *t)
 {
-	/* fixed sizes (not VLAs) so that, fully unrolled, they become registers */
-	VEC acc[14][NV_MAX]; /* 14: the largest MR instantiated below */
-	const float *ap[14];
+	/* fixed sizes (not VLAs) so that, fully unrolled, they become
+	** registers; only MR <= MR_MAX is instantiated below */
+	VEC acc[MR_MAX][NV_MAX];
+	const float *ap[MR_MAX];
 	const float *b = t->b;
 	const int k = t->k, nr = t->nr;
 
@@ -183,37 +184,37 @@ typedef void (*ks_ukr_fn)(const struct ks_tile *t);
 #define KS_UKR_DEF(mr, nv)                                                     \
 	static void ks_ukr_##mr##_##nv(const struct ks_tile *t) { ks_ukr(mr, nv, 0, t); } \
 	static void ks_cukr_##mr##_##nv(const struct ks_tile *t) { ks_ukr(mr, nv, 1, t); }
-#define KS_UKR_ROW(nv)                                                         \
-	KS_UKR_DEF(1, nv) KS_UKR_DEF(2, nv) KS_UKR_DEF(3, nv) KS_UKR_DEF(4, nv)   \
-	KS_UKR_DEF(5, nv) KS_UKR_DEF(6, nv) KS_UKR_DEF(7, nv) KS_UKR_DEF(8, nv)   \
-	KS_UKR_DEF(9, nv) KS_UKR_DEF(10, nv) KS_UKR_DEF(11, nv) KS_UKR_DEF(12, nv)\
-	KS_UKR_DEF(13, nv) KS_UKR_DEF(14, nv)
-#define KS_UKR_REF(p, nv)                                                      \
-	{ p##_1_##nv, p##_2_##nv, p##_3_##nv, p##_4_##nv,                         \
-	  p##_5_##nv, p##_6_##nv, p##_7_##nv, p##_8_##nv,                         \
-	  p##_9_##nv, p##_10_##nv, p##_11_##nv, p##_12_##nv,                      \
-	  p##_13_##nv, p##_14_##nv }
+/* Kernels for MR = 1 .. n rows (n = MR_OF(nv)), and their table rows (the
+** entries past MR_OF(nv) stay NULL: never called, never instantiated, so
+** no loop of a kernel runs past acc[MR_MAX]). */
+#define KS_UPTO4(nv) KS_UKR_DEF(1, nv) KS_UKR_DEF(2, nv) KS_UKR_DEF(3, nv) KS_UKR_DEF(4, nv)
+#define KS_UPTO6(nv) KS_UPTO4(nv) KS_UKR_DEF(5, nv) KS_UKR_DEF(6, nv)
+#define KS_UPTO8(nv) KS_UPTO6(nv) KS_UKR_DEF(7, nv) KS_UKR_DEF(8, nv)
+#define KS_UPTO12(nv) KS_UPTO8(nv) KS_UKR_DEF(9, nv) KS_UKR_DEF(10, nv) KS_UKR_DEF(11, nv) KS_UKR_DEF(12, nv)
+#define KS_UPTO14(nv) KS_UPTO12(nv) KS_UKR_DEF(13, nv) KS_UKR_DEF(14, nv)
+#define KS_REF4(p, nv) p##_1_##nv, p##_2_##nv, p##_3_##nv, p##_4_##nv
+#define KS_REF6(p, nv) KS_REF4(p, nv), p##_5_##nv, p##_6_##nv
+#define KS_REF8(p, nv) KS_REF6(p, nv), p##_7_##nv, p##_8_##nv
+#define KS_REF12(p, nv) KS_REF8(p, nv), p##_9_##nv, p##_10_##nv, p##_11_##nv, p##_12_##nv
+#define KS_REF14(p, nv) KS_REF12(p, nv), p##_13_##nv, p##_14_##nv
 
-/* Rows above MR_OF(nv) are never called; they cost only code size. */
-KS_UKR_ROW(1)
-KS_UKR_ROW(2)
-KS_UKR_ROW(3)
-#if NV_MAX >= 4
-KS_UKR_ROW(4)
+#if VW == 16
+/* MR_OF: 14, 12, 8, 6 rows for 1..4 vectors */
+KS_UPTO14(1)
+KS_UPTO12(2)
+KS_UPTO8(3)
+KS_UPTO6(4)
+#define KS_TABLE(p) {{KS_REF14(p, 1)}, {KS_REF12(p, 2)}, {KS_REF8(p, 3)}, {KS_REF6(p, 4)}}
+#else
+/* MR_OF: 12, 6, 4 rows for 1..3 vectors */
+KS_UPTO12(1)
+KS_UPTO6(2)
+KS_UPTO4(3)
+#define KS_TABLE(p) {{KS_REF12(p, 1)}, {KS_REF6(p, 2)}, {KS_REF4(p, 3)}}
 #endif
 
-static const ks_ukr_fn ks_ukr_table[NV_MAX][14] = {
-	KS_UKR_REF(ks_ukr, 1), KS_UKR_REF(ks_ukr, 2), KS_UKR_REF(ks_ukr, 3),
-#if NV_MAX >= 4
-	KS_UKR_REF(ks_ukr, 4),
-#endif
-};
-static const ks_ukr_fn ks_cukr_table[NV_MAX][14] = {
-	KS_UKR_REF(ks_cukr, 1), KS_UKR_REF(ks_cukr, 2), KS_UKR_REF(ks_cukr, 3),
-#if NV_MAX >= 4
-	KS_UKR_REF(ks_cukr, 4),
-#endif
-};
+static const ks_ukr_fn ks_ukr_table[NV_MAX][MR_MAX] = KS_TABLE(ks_ukr);
+static const ks_ukr_fn ks_cukr_table[NV_MAX][MR_MAX] = KS_TABLE(ks_cukr);
 
 /* One MR x panel tile of a GEMM at rows m, panel p. */
 static inline void ks_gemm_tile(const struct fl__gemm *g, struct ks_tile *t, int m, int mr, int p)
