@@ -346,6 +346,187 @@ void fl_facemesh_crop_box(const float box[4], float scale, float crop[4]);
 /* The five points (enum fl_face_point order) of a 468-point mesh. */
 void fl_facemesh_points(const float mesh[][3], float points[5][2]);
 
+/* -------------------------------------------------------------- alignment */
+/*
+** Face alignment for the embedder (align.c): a similarity transform of the
+** five points (enum fl_face_point order, fl_face.points) onto the ArcFace
+** 112x112 template, and a warp through it.  Positions are continuous on
+** both sides (the centre of output pixel u is u + 0.5).
+*/
+
+/* The ArcFace template for a 112x112 crop: x, y per enum fl_face_point. */
+extern const float fl_align_template[5][2];
+
+/*
+** Least-squares similarity transform (rotation, uniform scale,
+** translation; no reflection -- Umeyama's solution) taking the n >= 2
+** points src onto dst (both borrowed): dst ~ M src with
+** M = [m0 m1 m2; m3 m4 m5] (m0 = m4, m1 = -m3).  Returns 0 or FL_EINVAL
+** (n < 2, a non-finite point, all source or all destination points in one
+** place); m is written only on success.
+*/
+int fl_align_similarity(const float (*src)[2], const float (*dst)[2], int n, float m[6]);
+
+/*
+** The map for fl_image_warp_to_tensor that aligns a face: output pixel
+** (u, v) of a size x size crop samples the source at pixel-index position
+** (m0 u + m1 v + m2, m3 u + m4 v + m5); the template is scaled by
+** size/112.  Returns 0 or FL_EINVAL (see fl_align_similarity).
+*/
+int fl_align_face_map(const float points[5][2], int size, float m[6]);
+
+/*
+** Warp the face with these five points (source pixels, borrowed) into out,
+** a [size, size, 3] float tensor (caller-owned), RGB, normalised as
+** MobileFaceNet wants: (pixel - 127.5) / 128.  Samples outside the picture
+** are 0 after normalisation (mid-grey).  Bilinear; when the face is larger
+** than the crop (over 1.25 source pixels per output pixel) each output
+** pixel averages k x k samples of its footprint, so large faces do not
+** alias.  size is 112 for MobileFaceNet.  Returns 0 or FL_EINVAL; out is
+** written only on success.
+*/
+int fl_align_face(const struct fl_image *img, const float points[5][2], int size, float *out);
+
+/* --------------------------------------------------------------- embedder */
+/*
+** Identity features (embed.c): MobileFaceNet (models/expo/MobileFaceNet.tflite,
+** input [N,112,112,3], output "embeddings" [N,192]) on faces aligned by
+** fl_align_face.  Embeddings are L2-normalised; compare them with
+** fl_embed_cosine: "same person" at >= 0.55, 0.45..0.60 undecided.
+*/
+
+#define FL_EMBED_SIZE 112 /* crop side */
+#define FL_EMBED_DIM 192  /* embedding length */
+
+struct fl_embedder_params {
+	int n_threads; /* threads per inference; 0 = fl_cpu_count() */
+	/* Faces per inference (1..256, default 8).  A call with more faces runs
+	** several batches; fewer faces run in the largest power-of-two batches
+	** that fit, one planned session per batch size used. */
+	int max_batch;
+};
+struct fl_embedder_params fl_embedder_default_params(void);
+
+struct fl_embedder;
+
+/*
+** Load MobileFaceNet.  `models` (borrowed) is the path of the .tflite file
+** or a directory holding MobileFaceNet.tflite directly or in expo/.  params
+** (borrowed, NULL for the defaults) are copied.  On success *out owns the
+** embedder (fl_embedder_destroy); on failure *out is NULL and err says
+** why.  Returns 0, FL_EINVAL, FL_ENOENT, FL_EUNSUPPORTED (not a [N,112,112,3]
+** -> [N,192] model) or a code of fl_model_load.
+*/
+int fl_embedder_create(const char *models, const struct fl_embedder_params *params, struct fl_embedder **out,
+                       char *err, size_t err_size);
+void fl_embedder_destroy(struct fl_embedder *e);
+
+/*
+** Align and embed n faces of img (borrowed): points[i] are face i's five
+** points (fl_face.points).  out (caller-owned) receives n x FL_EMBED_DIM
+** floats, each row of unit length.  Returns 0 or a negative code (FL_EINVAL,
+** FL_ENOMEM, an engine error) with the message in fl_embedder_errmsg(); on
+** failure the content of out is unspecified.  Not thread-safe: one
+** embedder per thread.
+*/
+int fl_embedder_run(struct fl_embedder *e, const struct fl_image *img, const float (*points)[5][2], int n,
+                    float *out);
+
+/*
+** Embed n crops already aligned by fl_align_face (crops: n x 112 x 112 x 3
+** floats, borrowed), e.g. gathered from several frames.  Same results and
+** codes as fl_embedder_run.
+*/
+int fl_embedder_run_aligned(struct fl_embedder *e, const float *crops, int n, float *out);
+
+/* The last error message ("" if none; owned by the embedder). */
+const char *fl_embedder_errmsg(const struct fl_embedder *e);
+
+/* Cosine similarity of two vectors of length dim (0 when either is zero). */
+float fl_embed_cosine(const float *a, const float *b, int dim);
+
+/* ------------------------------------------------------------- expression */
+/*
+** Facial expression (expression.c): face-api's FaceExpressionNet
+** (models/faceapi/face_expression_model-weights_manifest.json, input
+** [N,112,112,3] RGB 0..255, output "expressions" softmax[7]).  The face is
+** cut as face-api does it, from a box placed as face-api's own boxes are
+** (fl_expression_crop_box), so the network sees what it was trained on.
+*/
+
+#define FL_EXPRESSION_SIZE 112
+#define FL_EXPRESSION_N 7
+
+/* The classes, in the network's output order.  Append only. */
+enum fl_expression_class {
+	FL_EXPRESSION_NEUTRAL = 0,
+	FL_EXPRESSION_HAPPY = 1,
+	FL_EXPRESSION_SAD = 2,
+	FL_EXPRESSION_ANGRY = 3,
+	FL_EXPRESSION_FEARFUL = 4,
+	FL_EXPRESSION_DISGUSTED = 5,
+	FL_EXPRESSION_SURPRISED = 6,
+};
+
+/* "neutral", "happy", ... for i in 0..6; NULL otherwise. */
+const char *fl_expression_label(int i);
+
+/*
+** face-api's face box from BlazeFace's tight box [x, y, w, h] (source
+** pixels; borrowed): widened x1.13, heightened x1.06 about the centre and
+** moved down by 0.045 x the width (this matches the box face-api takes
+** around its 68 landmarks).  out receives [x, y, w, h], unrounded.
+*/
+void fl_expression_crop_box(const float box[4], float out[4]);
+
+/*
+** Cut face box `face` ([x, y, w, h], source pixels, e.g. from
+** fl_expression_crop_box; borrowed) out of img exactly as face-api 1.7.15
+** does for a tensor input: the box clipped to the picture and each of x,
+** y, w, h floored (Box.clipAtImageBorders), that region padded with black
+** to a centred square (padToSquare: the extra pixel of an odd difference
+** goes to the bottom/right), then tf.image.resizeBilinear to 112x112
+** without align-corners or half-pixel centres.  out (caller-owned)
+** receives [112, 112, 3] floats, RGB 0..255 (the network normalises).
+** Returns 0, FL_EINVAL, or FL_ERANGE when the clipped box is empty.
+*/
+int fl_expression_crop(const struct fl_image *img, const float face[4], float *out);
+
+struct fl_expression_params {
+	int n_threads; /* threads per inference; 0 = fl_cpu_count() */
+	int max_batch; /* faces per inference, 1..256, default 8 (as the embedder) */
+};
+struct fl_expression_params fl_expression_default_params(void);
+
+struct fl_expression;
+
+/*
+** Load FaceExpressionNet.  `models` (borrowed) is the manifest's path or a
+** directory holding face_expression_model-weights_manifest.json directly
+** or in faceapi/.  Ownership, failure and codes as fl_embedder_create.
+*/
+int fl_expression_create(const char *models, const struct fl_expression_params *params,
+                         struct fl_expression **out, char *err, size_t err_size);
+void fl_expression_destroy(struct fl_expression *x);
+
+/*
+** Expression probabilities of n faces of img (borrowed): boxes[i] is face
+** i's BlazeFace box (fl_face.box; fl_expression_crop_box is applied here).
+** probs (caller-owned) receives n x 7 floats in enum fl_expression_class
+** order, each row summing to 1.  A face whose box lies wholly outside the
+** picture gets FL_ERANGE.  Returns 0 or a negative code with the message
+** in fl_expression_errmsg().  Not thread-safe: one per thread.
+*/
+int fl_expression_run(struct fl_expression *x, const struct fl_image *img, const float (*boxes)[4], int n,
+                      float *probs);
+
+/* Classify n crops made by fl_expression_crop (n x 112 x 112 x 3 floats,
+** 0..255, borrowed).  Same results and codes as fl_expression_run. */
+int fl_expression_run_crops(struct fl_expression *x, const float *crops, int n, float *probs);
+
+/* The last error message ("" if none; owned by x). */
+const char *fl_expression_errmsg(const struct fl_expression *x);
+
 #ifdef __cplusplus
 }
 #endif
