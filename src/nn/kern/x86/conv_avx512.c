@@ -185,19 +185,22 @@ static inline void kp_zip8(float *dst, const float *p0, const float *p1, int len
 }
 
 /* Gather pair tile rows: pixel r's A row is taps pieces of tap_k floats at
-** rows[r] + toff[t]; an odd last pixel is paired with itself. */
-static void kp_gather(float *dst, const float *const *rows, int cnt, const ptrdiff_t *toff, int taps, int tap_k)
+** rows[r] + offs[r][t]; an odd last pixel is paired with itself. */
+static void kp_gather(float *dst, const float *const *rows, const ptrdiff_t *const *offs, int cnt, int taps,
+                      int tap_k)
 {
 	const int k = taps * tap_k;
 	for (int r = 0; r < cnt; r += 2) {
-		const float *p0 = rows[r], *p1 = r + 1 < cnt ? rows[r + 1] : rows[r];
+		const int r1 = r + 1 < cnt ? r + 1 : r;
+		const float *p0 = rows[r], *p1 = rows[r1];
+		const ptrdiff_t *o0 = offs[r], *o1 = offs[r1];
 		float *d = dst + (ptrdiff_t)r * k;
 		if (tap_k % 8 == 0)
 			for (int t = 0; t < taps; t++)
-				kp_zip8(d + 2 * t * tap_k, p0 + toff[t], p1 + toff[t], tap_k);
+				kp_zip8(d + 2 * t * tap_k, p0 + o0[t], p1 + o1[t], tap_k);
 		else
 			for (int t = 0; t < taps; t++)
-				kp_zip(d + 2 * t * tap_k, p0 + toff[t], p1 + toff[t], tap_k);
+				kp_zip(d + 2 * t * tap_k, p0 + o0[t], p1 + o1[t], tap_k);
 	}
 }
 
@@ -239,27 +242,49 @@ void FN(pair)(const struct fl__pair *pp, int m0, int m1, float *scratch)
 {
 	const int tile = 2 * KP_MQ(pp->nq), k = pp->k;
 	const float *rows[28];
+	const ptrdiff_t *offs[28];
 	const ptrdiff_t zero = 0;
 	const struct fl__convk *ck = pp->ck;
 	float *zip = scratch;
 	float *col = scratch + (ptrdiff_t)tile * k; /* im2col rows (conv borders) */
+	/* a gathered row in the tap structure of the in-place ones */
+	ptrdiff_t coff[64];
+	const int split = ck && ck->toff;
+	for (int t = 0; split && t < ck->taps; t++)
+		coff[t] = (ptrdiff_t)t * ck->tap_k;
 	for (int m = m0; m < m1; m += tile) {
 		const int cnt = m1 - m < tile ? m1 - m : tile;
 		if (!ck) {
-			for (int r = 0; r < cnt; r++)
+			for (int r = 0; r < cnt; r++) {
 				rows[r] = pp->a + (ptrdiff_t)(m + r) * pp->lda;
-			kp_gather(zip, rows, cnt, &zero, 1, k);
+				offs[r] = &zero;
+			}
+			kp_gather(zip, rows, offs, cnt, 1, k);
+		} else if (!split) {
+			/* too many taps for in-place offsets: gather every row */
+			fl__im2col(&ck->g, ck->x, m, cnt, col);
+			for (int r = 0; r < cnt; r++) {
+				rows[r] = col + (ptrdiff_t)r * k;
+				offs[r] = &zero;
+			}
+			kp_gather(zip, rows, offs, cnt, 1, k);
 		} else {
+			/* pixels whose window is inside the image are read in place,
+			** the others gathered (im2col, zeros for padding) one by one */
 			const struct fl__conv_geom *g = &ck->g;
 			const int plane = g->oh * g->ow;
 			const int ekh = (g->kh - 1) * g->dh, ekw = (g->kw - 1) * g->dw;
-			int inside = ck->toff != NULL;
 			int b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
-			for (int r = 0; r < cnt && inside; r++) {
+			for (int r = 0; r < cnt; r++) {
 				const int iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
-				inside = iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw;
-				if (inside)
+				if (iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw) {
 					rows[r] = ck->x + (((ptrdiff_t)b * g->ih + iy) * g->iw + ix) * g->ci;
+					offs[r] = ck->toff;
+				} else {
+					rows[r] = col + (ptrdiff_t)r * k;
+					offs[r] = coff;
+					fl__im2col(g, ck->x, m + r, 1, col + (ptrdiff_t)r * k);
+				}
 				if (++ox == g->ow) {
 					ox = 0;
 					if (++oy == g->oh) {
@@ -268,14 +293,7 @@ void FN(pair)(const struct fl__pair *pp, int m0, int m1, float *scratch)
 					}
 				}
 			}
-			if (inside) {
-				kp_gather(zip, rows, cnt, ck->toff, ck->taps, ck->tap_k);
-			} else {
-				fl__im2col(g, ck->x, m, cnt, col);
-				for (int r = 0; r < cnt; r++)
-					rows[r] = col + (ptrdiff_t)r * k;
-				kp_gather(zip, rows, cnt, &zero, 1, k);
-			}
+			kp_gather(zip, rows, offs, cnt, ck->taps, ck->tap_k);
 		}
 		kp_tile_run(pp, m, cnt, zip);
 	}
