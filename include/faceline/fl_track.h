@@ -68,7 +68,7 @@ struct fl_tracker_params {
 	float iou_gate, iou_gate_low;
 	/* Embedding veto in the IoU passes: when both the track and the
 	** detection have embeddings, a pair with cosine < emb_floor is never
-	** matched by IoU (default 0.3; different people are ~0.2, the same
+	** matched by IoU (default 0.4; different people are ~0.2, the same
 	** face across frames >= 0.55).  Pairs that pass get the cost
 	** (1 - IoU) + emb_weight * (1 - cosine) (default emb_weight 0.5). */
 	float emb_floor, emb_weight;

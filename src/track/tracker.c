@@ -72,7 +72,7 @@ struct fl_tracker_params fl_tracker_default_params(void)
 		.low_thresh = 0.3f,
 		.iou_gate = 0.2f,
 		.iou_gate_low = 0.3f,
-		.emb_floor = 0.3f,
+		.emb_floor = 0.4f,
 		.emb_weight = 0.5f,
 		.app_thresh = 0.6f,
 		.app_radius = 2.0f,
