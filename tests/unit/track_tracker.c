@@ -448,3 +448,72 @@ FL_TEST(track_alloc_failures)
 		ASSERT_EQ(fl_alloc_live(), live0);
 	}
 }
+
+/* ------------------------------------------- the assignment (Hungarian) */
+
+#include "track/track_int.h"
+
+/* Best (most allowed pairs, then least cost) by trying every injection of
+** the rows (rows <= cols) into the columns. */
+static void brute(const float *c, int rows, int cols, int row, unsigned used, int n_ok, double cost, int *best_n,
+                  double *best_cost)
+{
+	if (row == rows) {
+		if (n_ok > *best_n || (n_ok == *best_n && cost < *best_cost - 1e-9)) {
+			*best_n = n_ok;
+			*best_cost = cost;
+		}
+		return;
+	}
+	/* Row unassigned (allowed when it cannot or need not take a column). */
+	brute(c, rows, cols, row + 1, used, n_ok, cost, best_n, best_cost);
+	for (int j = 0; j < cols; j++) {
+		if (used & (1u << j))
+			continue;
+		float v = c[row * cols + j];
+		if (v >= FL__ASSIGN_FORBID)
+			continue;
+		brute(c, rows, cols, row + 1, used | (1u << j), n_ok + 1, cost + v, best_n, best_cost);
+	}
+}
+
+FL_TEST(track_assign_vs_brute_force)
+{
+	struct fl_test_rng r = {5};
+	static char scratch[1 << 16] __attribute__((aligned(16)));
+	for (int it = 0; it < 3000; it++) {
+		int rows = 1 + (int)fl_test_uniform(&r, 0, 6), cols = 1 + (int)fl_test_uniform(&r, 0, 6);
+		float c[36], ct[36];
+		for (int i = 0; i < rows * cols; i++)
+			c[i] = fl_test_uniform(&r, 0, 1) < 0.3f ? FL__ASSIGN_FORBID : fl_test_uniform(&r, 0, 2);
+		int r2c[6], c2r[6];
+		ASSERT(fl__assign_scratch_size(rows, cols) <= sizeof(scratch));
+		fl__assign(c, rows, cols, r2c, c2r, scratch);
+		int n_ok = 0;
+		double cost = 0;
+		unsigned used = 0;
+		for (int i = 0; i < rows; i++) {
+			if (r2c[i] < 0)
+				continue;
+			ASSERT(r2c[i] < cols && !(used & (1u << r2c[i])));
+			ASSERT_EQ(c2r[r2c[i]], i);
+			ASSERT(c[i * cols + r2c[i]] < FL__ASSIGN_FORBID);
+			used |= 1u << r2c[i];
+			n_ok++;
+			cost += c[i * cols + r2c[i]];
+		}
+		/* Brute force on the orientation with rows <= cols. */
+		int bn = -1;
+		double bc = 0;
+		if (rows <= cols) {
+			brute(c, rows, cols, 0, 0, 0, 0, &bn, &bc);
+		} else {
+			for (int i = 0; i < rows; i++)
+				for (int j = 0; j < cols; j++)
+					ct[j * rows + i] = c[i * cols + j];
+			brute(ct, cols, rows, 0, 0, 0, 0, &bn, &bc);
+		}
+		ASSERT_MSG(n_ok == bn, "iteration %d (%dx%d): %d pairs, best %d", it, rows, cols, n_ok, bn);
+		ASSERT_NEAR(cost, bc, 1e-4);
+	}
+}
