@@ -129,10 +129,12 @@ int fl_cluster_tracks(const struct fl_track_summary *tracks, int n, const struct
 			alive[a] = 1;
 			size[a] = 1;
 			parent[a] = a;
-			for (int b = 0; b < m; b++) {
+			sim[(size_t)a * m + a] = 1;
+			cl[(size_t)a * m + a] = 0;
+			for (int b = a + 1; b < m; b++) { /* symmetric: one half, mirrored */
 				const struct fl_track_summary *ta = &tracks[idx[a]], *tb = &tracks[idx[b]];
-				sim[(size_t)a * m + b] = a == b ? 1 : track_sim(ta, tb);
-				cl[(size_t)a * m + b] = a != b && overlap(ta, tb);
+				sim[(size_t)a * m + b] = sim[(size_t)b * m + a] = track_sim(ta, tb);
+				cl[(size_t)a * m + b] = cl[(size_t)b * m + a] = (unsigned char)overlap(ta, tb);
 			}
 		}
 		for (int a = 0; a < m; a++)
