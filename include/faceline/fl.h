@@ -7,4 +7,5 @@
 #include "fl_nn.h"
 #include "fl_models.h"
 #include "fl_vision.h"
+#include "fl_track.h"
 #endif
