@@ -14,8 +14,8 @@
 ** When the face is larger than the output (more than ~1.25 source pixels
 ** per output pixel), plain bilinear sampling would skip source pixels and
 ** alias, so each output pixel then averages k x k bilinear samples spread
-** over its footprint (k = source pixels per output pixel, rounded up,
-** at most 8).
+** over its footprint (k = source pixels per output pixel, rounded, 2 to
+** 8).
 */
 #include "faceline/fl_vision.h"
 #include "base/base_int.h"
@@ -139,7 +139,10 @@ int fl_align_face(const struct fl_image *img, const float points[5][2], int size
 	const float step = sqrtf(m[0] * m[0] + m[3] * m[3]);
 	if (step <= 1.25f)
 		return fl_image_warp_to_tensor(img, m, size, size, scale, offset, pad, out);
-	const int k = FL_MIN(8, (int)ceilf(step - 0.01f));
+	/* k sub-samples per axis about one source pixel apart: each bilinear
+	** sample already spans two source pixels, so together they cover the
+	** footprint without gaps. */
+	const int k = FL_MIN(8, FL_MAX(2, (int)(step + 0.5f)));
 	const float inv = 1.0f / (float)(k * k);
 	for (int v = 0; v < size; v++)
 		for (int u = 0; u < size; u++) {
