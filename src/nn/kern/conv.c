@@ -19,7 +19,10 @@
 **     depthwise stage into a per-thread row buffer, then the 1x1 GEMM on
 **     it -- the intermediate never leaves L1;
 **   - a residual (input 4) and the activation are applied in the GEMM's
-**     store.
+**     store;
+**   - AVX-512 and CO = 8 or 24: any of the above GEMMs runs
+**     as the pixel-pair GEMM (conv_avx512.c), two pixels per vector, so
+**     the half-empty last vector of a plain panel is never computed.
 ** Weights, bias and PReLU alpha are packed by prepare() into n->prep for
 ** the node's ISA.  When they are not constants, the multiplier is not 1,
 ** or the ISA is FL_ISA_REF, the node has no prep and runs the reference.
@@ -276,11 +279,11 @@ static int pack_gemm(int isa, int k, int n, const float *b, int64_t ldk, int64_t
 	return 0;
 }
 
-/* N values the pair GEMM serves: 8 * odd, at most 40 (plain panels would
-** leave 8 of 16 lanes idle in the last vector). */
+/* N values the pair GEMM serves: 8 and 24 (plain panels would leave 8 of
+** 16 lanes idle in the last vector; at 40 they measured as fast). */
 static int pair_nq(int isa, int n)
 {
-	return isa == FL_ISA_AVX512 && n % 16 == 8 && n <= 40 ? n / 8 : 0;
+	return isa == FL_ISA_AVX512 && (n == 8 || n == 24) ? n / 8 : 0;
 }
 
 /* Add the pair packing of the K x N HWIO weights b (row stride N) to p. */
@@ -375,6 +378,7 @@ static int conv_prepare(struct fl_node *n, const struct fl_graph *g, int isa, ch
 		return rc;
 	}
 	p->dw = dwp;
+	/* $FL_KERN_NOPAIR (any value) keeps the plain panels: A/B timing only */
 	if (pair_nq(isa, co) && !getenv("FL_KERN_NOPAIR") && pack_pair(p, f->data, bias, alpha, alpha_n) < 0) {
 		prep_free(p);
 		fl__errf(err, err_size, "out of memory packing weights");

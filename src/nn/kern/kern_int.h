@@ -164,7 +164,7 @@ struct fl__dw {
 	float *yrow;
 };
 
-/* A GEMM with N = 8 * nq output channels (nq 1, 3, 5) on AVX-512, two
+/* A GEMM with N = 8 * nq output channels (nq 1 or 3) on AVX-512, two
 ** output pixels per vector (see conv_avx512.c): rows of A are either plain
 ** (a, lda) or an implicit convolution's receptive fields (ck).  b, bias
 ** and alpha are the pair packing of conv.c; C has ldc == N. */

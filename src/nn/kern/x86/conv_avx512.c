@@ -38,8 +38,8 @@
 /* ---------------------------------------------------------- pair GEMM */
 
 /*
-** The pixel-pair GEMM for N = 8 * NQ output channels with NQ odd (8, 24,
-** 40): plain NR-wide panels would leave 8 of every 16 lanes idle in the
+** The pixel-pair GEMM for N = 8 * NQ output channels, NQ 1 or 3 (8, 24;
+** at 40 the plain 3-vector panels measured as fast): plain NR-wide panels would leave 8 of every 16 lanes idle in the
 ** last vector.  Here two pixels share each vector instead: lane 2i + s of
 ** vector j holds channel 8j + i of pixel s of the pair, so NQ vectors
 ** carry both pixels' N channels with no idle lane.  A is first gathered
@@ -130,25 +130,21 @@ typedef void (*kp_ukr_fn)(const struct kp_tile *t);
 KP_DEF(1, 1) KP_DEF(2, 1) KP_DEF(3, 1) KP_DEF(4, 1) KP_DEF(5, 1) KP_DEF(6, 1) KP_DEF(7, 1)
 KP_DEF(8, 1) KP_DEF(9, 1) KP_DEF(10, 1) KP_DEF(11, 1) KP_DEF(12, 1) KP_DEF(13, 1) KP_DEF(14, 1)
 KP_DEF(1, 3) KP_DEF(2, 3) KP_DEF(3, 3) KP_DEF(4, 3) KP_DEF(5, 3) KP_DEF(6, 3) KP_DEF(7, 3) KP_DEF(8, 3)
-KP_DEF(1, 5) KP_DEF(2, 5) KP_DEF(3, 5) KP_DEF(4, 5) KP_DEF(5, 5)
 
 /* pairs per tile for NQ vectors: MQ * NQ accumulators + NQ + 1 <= 32 */
-#define KP_MQ(nq) ((nq) == 1 ? 14 : (nq) == 3 ? 8 : 5)
+#define KP_MQ(nq) ((nq) == 1 ? 14 : 8)
 static const kp_ukr_fn kp_tab1[14] = {kp_ukr_1_1, kp_ukr_2_1, kp_ukr_3_1, kp_ukr_4_1, kp_ukr_5_1,
                                       kp_ukr_6_1, kp_ukr_7_1, kp_ukr_8_1, kp_ukr_9_1, kp_ukr_10_1,
                                       kp_ukr_11_1, kp_ukr_12_1, kp_ukr_13_1, kp_ukr_14_1};
 static const kp_ukr_fn kp_tab3[8] = {kp_ukr_1_3, kp_ukr_2_3, kp_ukr_3_3, kp_ukr_4_3,
                                      kp_ukr_5_3, kp_ukr_6_3, kp_ukr_7_3, kp_ukr_8_3};
-static const kp_ukr_fn kp_tab5[5] = {kp_ukr_1_5, kp_ukr_2_5, kp_ukr_3_5, kp_ukr_4_5, kp_ukr_5_5};
 
 static void kp_call(int nq, int mq, const struct kp_tile *t)
 {
 	if (nq == 1)
 		kp_tab1[mq - 1](t);
-	else if (nq == 3)
-		kp_tab3[mq - 1](t);
 	else
-		kp_tab5[mq - 1](t);
+		kp_tab3[mq - 1](t);
 }
 
 /* Interleave len floats of p0 and p1 into dst (2 * len floats). */
