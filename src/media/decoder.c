@@ -249,7 +249,8 @@ static int handle_frame(struct fl_decoder *d)
 	if (ret < 0)
 		return ret;
 	f->t = t;
-	f->index = index;
+	/* With skipped frames the decoded count is not the frame number. */
+	f->index = d->dec->skip_frame == AVDISCARD_NONREF && d->info.fps > 0 ? llround(t * d->info.fps) : index;
 	f->pts = pts;
 	return push(d, f);
 }
@@ -398,6 +399,8 @@ int fl_decoder_open(const char *path, const struct fl_decoder_params *params, st
 	d->dec->pkt_timebase = st->time_base;
 	d->dec->thread_count = p.threads > 0 ? p.threads : fl_cpu_count();
 	d->dec->max_pixels = (int64_t)p.limits.max_width * p.limits.max_height;
+	if (p.skip_nonref && p.fps > 0)
+		d->dec->skip_frame = AVDISCARD_NONREF;
 	r = avcodec_open2(d->dec, codec, NULL);
 	if (r < 0) {
 		fl__errf(err, err_size, "%s: cannot open the %s decoder: %s", path, codec->name, av_err2str(r));

@@ -233,6 +233,26 @@ FL_TEST(media_decode_sampling)
 	for (int i = 0; i < n; i++)
 		ASSERT(ts[i] >= i / 3.0 - 1e-6 && ts[i] < i / 3.0 + 0.04);
 	ASSERT_EQ(fl_alloc_live(), live);
+
+	/* skip_nonref: fewer frames decoded, still one per sampling instant,
+	** each within a few frames after it, index from the time. */
+	struct fl_decoder_params p = fl_decoder_default_params();
+	p.skip_nonref = 1;
+	struct fl_decoder *d;
+	ASSERT_OK(fl_decoder_open(a, &p, &d, NULL, 0));
+	struct fl_frame *f;
+	n = 0;
+	while (fl_decoder_receive(d, &f) == 0) {
+		ASSERT_MSG(f->t >= 0.2 * n - 1e-6 && f->t < 0.2 * n + 0.2, "frame %d at %g", n, f->t);
+		ASSERT_EQ(f->index, llround(f->t * 25));
+		n++;
+		fl_frame_unref(f);
+	}
+	fl_decoder_stats(d, &st);
+	fl_decoder_close(d);
+	ASSERT_EQ(n, 20);
+	ASSERT(st.frames_decoded < 100);
+	ASSERT_EQ(fl_alloc_live(), live);
 }
 
 FL_TEST(media_decode_vfr_offset_mkv)
