@@ -113,7 +113,7 @@ FUZZ_TIME ?= 30
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" build-tsan/fl_tests
 	$(MAKE) models refs
-	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=8 TSAN_OPTIONS=halt_on_error=1 build-tsan/fl_tests $(or $(T),base engine kern_conform model_ref_blazeface_best model_ref_mobilefacenet_best)
+	FL_ROOT=. FL_REF=build/ref FL_TEST_TIMEOUT_SCALE=8 TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/data/tsan-ffmpeg.supp" build-tsan/fl_tests $(or $(T),base engine kern_conform model_ref_blazeface_best model_ref_mobilefacenet_best)
 
 fuzz:
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 CI= \

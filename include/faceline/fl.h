@@ -8,4 +8,5 @@
 #include "fl_models.h"
 #include "fl_vision.h"
 #include "fl_track.h"
+#include "fl_media.h"
 #endif
