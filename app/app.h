@@ -11,6 +11,7 @@
 int cmd_models(int argc, char **argv); /* faceline models list|verify */
 int cmd_detect(int argc, char **argv); /* faceline detect PHOTO */
 int cmd_nn(int argc, char **argv);     /* faceline nn run|info MODEL */
+int cmd_analyze(int argc, char **argv); /* faceline analyze VIDEO */
 int cmd_bench(int argc, char **argv);  /* faceline bench models */
 
 #endif

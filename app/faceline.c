@@ -15,6 +15,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "usage: faceline COMMAND [ARGS]\n"
 	        "\n"
+	        "  analyze VIDEO [-o R.json] [--json] [--fps N] [--profile]   who appears when\n"
 	        "  detect PHOTO [--json] [--min-score S]   find the faces in a photo\n"
 	        "  models list [--json] | models verify    the pretrained models and their checksums\n"
 	        "  nn run MODEL --input F.f32 --shape 1,H,W,C [--dtype int32] --out DIR\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "models"))
 		return cmd_models(argc - 1, argv + 1);
+	if (!strcmp(cmd, "analyze"))
+		return cmd_analyze(argc - 1, argv + 1);
 	if (!strcmp(cmd, "detect"))
 		return cmd_detect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "nn"))

@@ -9,4 +9,5 @@
 #include "fl_vision.h"
 #include "fl_track.h"
 #include "fl_media.h"
+#include "fl_analyze.h"
 #endif
