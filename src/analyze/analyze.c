@@ -313,8 +313,8 @@ static void person_expression(struct fl_result *res, struct fl_result_person *pe
 			n++;
 		}
 	}
-	int dom = FL_EXPRESSION_N;
-	for (int e = 0; e <= FL_EXPRESSION_N; e++)
+	int dom = 0; /* ties go to the lower class; "uncertain" is the last */
+	for (int e = 1; e <= FL_EXPRESSION_N; e++)
 		if (count[e] > count[dom])
 			dom = e;
 	pe->dominant = dom == FL_EXPRESSION_N ? FL_RESULT_UNCERTAIN : dom;
