@@ -84,7 +84,7 @@ models:
 
 # Reference vectors from each model's own runtime (TF.js, face-api, LiteRT.js).
 refs: $(BUILD)/ref/.done
-$(BUILD)/ref/.done: $(wildcard tools/refgen/*.mjs) tools/refgen/package-lock.json models/manifest.sha256 | models
+$(BUILD)/ref/.done: $(wildcard tools/refgen/*.mjs) tools/refgen/package-lock.json tools/human-ref/package-lock.json models/manifest.sha256 $(BUILD)/libfaceline.a | models
 	tools/make-refs.sh $(BUILD)/ref
 
 # ------------------------------------------------------------------ tests

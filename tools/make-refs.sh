@@ -42,4 +42,6 @@ cd "$ROOT"
 mkdir -p "$OUT"
 rm -f "$OUT/.done"
 node tools/refgen/refgen.mjs --models models --out "$OUT" || die "refgen failed; $OUT is incomplete"
+# human's own BlazeFace decoding (its TypeScript bundled with TF.js), for the detector tests
+sh tools/human-ref/run.sh "$OUT/blazeface_human" >/dev/null || die "tools/human-ref failed"
 touch "$OUT/.done"
