@@ -27,7 +27,14 @@
 struct rec {
 	struct fl_result_detection d;
 	int track; /* tracker id */
+	int edge;  /* 1: the box touches the frame's border (a cut face) */
 };
+
+/* 1 when box [x, y, w, h] reaches within a pixel of a w x h frame's border. */
+static int at_edge(const float *b, int width, int height)
+{
+	return b[0] < 1 || b[1] < 1 || b[0] + b[2] > width - 1 || b[1] + b[3] > height - 1;
+}
 
 /* Everything one analysis holds; released by ctx_fini. */
 struct ctx {
@@ -171,6 +178,7 @@ static int keep_records(struct ctx *c, const struct fl_frame *fr, int n)
 		struct rec *r = &c->recs[c->n_recs++];
 		memset(r, 0, sizeof(*r));
 		r->track = c->ids[i];
+		r->edge = at_edge(c->faces[i].box, fr->width, fr->height);
 		r->d.t = fr->t;
 		r->d.frame = fr->index;
 		memcpy(r->d.box, c->faces[i].box, sizeof(r->d.box));
@@ -251,6 +259,10 @@ static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, si
 		memcpy(d->box, f->box, sizeof(d->box));
 		d->score = f->score;
 		d->quality = f->score * (f->face_score > 0 ? f->face_score : 0.1f) * sqrtf(f->box[2] * f->box[3]);
+		/* A face cut by the frame's border embeds poorly: let the track's
+		** mean embedding and thumbnail prefer whole faces. */
+		if (at_edge(f->box, fr->width, fr->height))
+			d->quality *= 0.1f;
 		d->emb = c->embs + (size_t)i * FL_EMBED_DIM;
 		d->emb_dim = FL_EMBED_DIM;
 	}
@@ -347,6 +359,16 @@ static int build_result(struct ctx *c, struct fl_result *res, char *err, size_t 
 			sum[n_conf++] = s;
 		}
 	}
+	/* A track that only ever saw a face cut by the border has a poor
+	** embedding: it clusters as a "short" track (joins a person only when
+	** confidently similar, else is dropped) instead of founding a person. */
+	for (size_t i = 0; i < c->n_recs; i++)
+		if (!c->recs[i].edge && c->recs[i].track > 0 && c->recs[i].track <= n_all)
+			n_det[c->recs[i].track] = 1; /* has a whole face; reset below */
+	for (int i = 0; i < n_conf; i++)
+		if (!n_det[tid[i]])
+			sum[i].n_dets = 1;
+	memset(n_det, 0, ((size_t)n_all + 1) * sizeof(*n_det));
 	int n_persons = fl_cluster_tracks(sum, n_conf, NULL, person);
 	if (n_persons < 0) {
 		r = n_persons;

@@ -10,6 +10,7 @@
 #include "faceline/fl_analyze.h"
 
 #include <jansson.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ============================================ a tiny JSON Schema checker */
@@ -407,4 +408,63 @@ FL_TEST_T(analyze_pipeline_every_frame, 300)
 	ASSERT_NEAR(r->persons[0].last, 0.98, 0.01);
 	fl_result_destroy(r);
 	ASSERT_EQ(fl_alloc_live(), live);
+}
+
+/* ============================================================ the CLI */
+
+/* Run a shell command; its exit status, stdout captured into out. */
+static int run_cmd(const char *cmd, char *out, size_t n)
+{
+	FILE *p = popen(cmd, "r");
+	ASSERT(p);
+	size_t got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+FL_TEST_T(analyze_cli, 300)
+{
+	char bin[600];
+	const char *env = getenv("FL_FACELINE");
+	snprintf(bin, sizeof(bin), "%s", env && *env ? env : fl_test_path("build/faceline"));
+	if (access(bin, X_OK) != 0)
+		FL_SKIP("build/faceline not built");
+	setup();
+	const char *clip = gen_still("cli clip é.mp4", 1);
+	static char out[1 << 20];
+	char cmd[2400];
+
+	/* --json: the document on stdout, valid against the schema; -o too. */
+	snprintf(cmd, sizeof(cmd), "FL_MODELS='%s' '%s' analyze '%s' --json --threads 2 -o '%s/r.json' 2>/dev/null",
+	         fl_test_path("models"), bin, clip, tmp_dir);
+	ASSERT_EQ(run_cmd(cmd, out, sizeof(out)), 0);
+	json_error_t je;
+	json_t *doc = json_loads(out, 0, &je);
+	ASSERT_MSG(doc, "stdout is not JSON: %s", je.text);
+	ASSERT_EQ(json_array_size(json_object_get(doc, "persons")), 4);
+	json_decref(doc);
+	snprintf(cmd, sizeof(cmd), "%s/r.json", tmp_dir);
+	doc = json_load_file(cmd, 0, &je);
+	ASSERT_MSG(doc, "-o file is not JSON: %s", je.text);
+	json_decref(doc);
+
+	/* The table. */
+	snprintf(cmd, sizeof(cmd), "FL_MODELS='%s' '%s' analyze '%s' --quiet 2>/dev/null", fl_test_path("models"), bin,
+	         clip);
+	ASSERT_EQ(run_cmd(cmd, out, sizeof(out)), 0);
+	ASSERT_STR_CONTAINS(out, "4 persons");
+	ASSERT_STR_CONTAINS(out, "screen time");
+
+	/* Exit codes: missing 3, not a video 2, usage 1. */
+	snprintf(cmd, sizeof(cmd), "'%s' analyze '%s/missing.mp4' 2>&1", bin, tmp_dir);
+	ASSERT_EQ(run_cmd(cmd, out, sizeof(out)), 3);
+	ASSERT_STR_CONTAINS(out, "missing.mp4");
+	snprintf(cmd, sizeof(cmd), "'%s' analyze '%s' 2>&1", bin, fl_test_path("docs/result-format.md"));
+	ASSERT_EQ(run_cmd(cmd, out, sizeof(out)), 2);
+	ASSERT_STR_CONTAINS(out, "result-format.md");
+	snprintf(cmd, sizeof(cmd), "'%s' analyze '%s' --fps x 2>&1", bin, clip);
+	ASSERT_EQ(run_cmd(cmd, out, sizeof(out)), 1);
+	snprintf(cmd, sizeof(cmd), "'%s' analyze 2>&1", bin);
+	ASSERT_EQ(run_cmd(cmd, out, sizeof(out)), 1);
 }
