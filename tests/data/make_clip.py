@@ -14,9 +14,11 @@
 # detections is meaningful.  Nothing here is committed as video.
 #
 #   make_clip.py clip1 OUTDIR   A 0-4 s moving, B 4-8, A+B 8-11, nobody 11-13,
-#                               A from another photo growing 13-17 s (640x360)
+#                               A from another photo growing 13-17 s from a
+#                               ~40 px face to ~200 px (640x360)
 #   make_clip.py clip2 OUTDIR   three people overlapping, nobody, a crop of a
 #                               group photo with two faces, the first again
+#                               from another photo, small (854x480)
 #   make_clip.py bad OUTDIR     the bad inputs (see make_bad)
 #   make_clip.py check CLIP     extract frames, run `faceline detect`, compare
 #                               with CLIP's truth (validates the generator)
@@ -215,9 +217,10 @@ def clip1(outdir):
         sprite(A1, ["A"], 8, 11, 150, lin(60, 12, 8), const(110)),
         sprite(B, ["B"], 8, 11, 150, const(400), lin(100, -6, 8)),
     ]
-    # A again from another photo, growing from 96 to 236 px in 0.5 s steps
+    # A again from another photo, growing from 48 to 237 px in 0.5 s steps
+    # (faces of ~40 to ~200 px)
     for k in range(8):
-        w = 96 + 20 * k
+        w = 48 + 27 * k
         sp.append(sprite(A2, ["A"], 13 + 0.5 * k, 13.5 + 0.5 * k, w, const(300 - w / 2), const(180 - w / 2)))
     persons = [{"name": "A", "source": "John_Simm"}, {"name": "B", "source": "John_Salley"}]
     render(os.path.join(outdir, "clip1.mp4"), 640, 360, 17, sp, persons)
@@ -235,7 +238,8 @@ def clip2(outdir):
         sprite(E, ["E"], 5, 10, 130, lin(640, -20, 5), const(250)),
         # a crop of face-api's sample3 with its two right-hand faces
         sprite(G, ["G1", "G2"], 11, 15, 380, lin(100, 15, 11), const(80), crop=[1000, 180, 760, 460]),
-        sprite(C2, ["C"], 15, 18, 180, const(400), lin(150, -10, 15)),
+        # C again from another photo, small (a ~47 px face) and moving
+        sprite(C2, ["C"], 15, 18, 56, lin(600, -40, 15), lin(300, -20, 15)),
     ]
     persons = [{"name": n, "source": s} for n, s in
                [("C", "John_Savage"), ("D", "John_Schneider"), ("E", "John_Shimkus"),
