@@ -3,8 +3,12 @@
 ** through fl_malloc() and friends so that tests can fail the Nth one
 ** (fault injection, SQLite's faultsim) and count live blocks (leak checks).
 **
-** A block carries a 16-byte header recording the offset back to the
-** pointer malloc returned, so aligned and plain blocks share fl_free().
+** Blocks come straight from the C allocator (malloc, posix_memalign), so
+** they are free()-compatible: jansson's allocator is routed through here
+** process-wide (nn/load/weights.c), and an application that frees a
+** json_dumps() string with free(), as jansson documents, must not crash.
+** The price is that such a free() is not counted by fl_alloc_live(), which
+** only tests read.
 */
 #include "base_int.h"
 
@@ -15,8 +19,6 @@ static atomic_long live;
 static atomic_int fail_countdown; /* 0: off; k>0: the k-th call fails */
 static atomic_int fail_repeat;
 static atomic_int fail_count;
-
-#define HDR 16
 
 static int should_fail(void)
 {
@@ -48,32 +50,34 @@ long fl_alloc_live(void)
 
 void *fl_aligned_alloc(size_t align, size_t n)
 {
-	if (align < HDR)
-		align = HDR;
-	if (should_fail() || n > SIZE_MAX - align - HDR)
+	void *p = NULL;
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	if (should_fail() || posix_memalign(&p, align, n ? n : 1) != 0)
 		return NULL;
-	char *raw = malloc(n + align + HDR);
-	if (!raw)
-		return NULL;
-	uintptr_t p = ((uintptr_t)raw + HDR + align - 1) & ~(uintptr_t)(align - 1);
-	((size_t *)p)[-1] = p - (uintptr_t)raw;
-	((size_t *)p)[-2] = n;
 	atomic_fetch_add(&live, 1);
-	return (void *)p;
+	return p;
 }
 
 void *fl_malloc(size_t n)
 {
-	return fl_aligned_alloc(HDR, n);
+	if (should_fail())
+		return NULL;
+	void *p = malloc(n ? n : 1); /* fl_malloc(0) is a unique, non-NULL pointer */
+	if (p)
+		atomic_fetch_add(&live, 1);
+	return p;
 }
 
 void *fl_calloc(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		return NULL;
-	void *p = fl_malloc(n * size);
+	if (should_fail())
+		return NULL;
+	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (p)
-		memset(p, 0, n * size);
+		atomic_fetch_add(&live, 1);
 	return p;
 }
 
@@ -81,22 +85,17 @@ void fl_free(void *p)
 {
 	if (!p)
 		return;
-	size_t off = ((size_t *)p)[-1];
 	atomic_fetch_sub(&live, 1);
-	free((char *)p - off);
+	free(p);
 }
 
 void *fl_realloc(void *p, size_t n)
 {
 	if (!p)
 		return fl_malloc(n);
-	size_t old = ((size_t *)p)[-2];
-	void *q = fl_malloc(n);
-	if (!q)
+	if (should_fail())
 		return NULL;
-	memcpy(q, p, old < n ? old : n);
-	fl_free(p);
-	return q;
+	return realloc(p, n ? n : 1); /* the block stays live: count unchanged */
 }
 
 char *fl_strdup(const char *s)
