@@ -393,8 +393,8 @@ static void evaluate(const char *clip, const char *truth_path, const char *resul
 #undef FAILF
 }
 
-/* Make clip `what`, analyse it, and evaluate. */
-static void run_clip(const char *what)
+/* Make clip `what`, analyse it with `args`, and evaluate. */
+static void run_clip(const char *what, const char *args)
 {
 	setup();
 	char dir[PATH_MAX], clip[PATH_MAX + 32], truth[PATH_MAX + 32], result[PATH_MAX + 32];
@@ -403,8 +403,8 @@ static void run_clip(const char *what)
 	snprintf(truth, sizeof(truth), "%s/%s.truth.json", dir, what);
 	snprintf(result, sizeof(result), "%s/%s.json", dir, what);
 	char *out;
-	int rc = run_cmd(&out, "FL_MODELS='%s' timeout -k 5 %d '%s' analyze '%s' -o '%s' --fps 5 --quiet 2>&1",
-	                 g_models, CMD_TIMEOUT_S, g_bin, clip, result);
+	int rc = run_cmd(&out, "FL_MODELS='%s' timeout -k 5 %d '%s' analyze '%s' -o '%s' %s --quiet 2>&1", g_models,
+	                 CMD_TIMEOUT_S, g_bin, clip, result, args);
 	ASSERT_MSG(rc != 124 && rc != 137, "analyze %s: timed out after %d s", clip, CMD_TIMEOUT_S);
 	ASSERT_MSG(rc == 0, "analyze %s: exit %d:\n%s", clip, rc, out);
 	printf("%s", out);
@@ -416,14 +416,20 @@ static void run_clip(const char *what)
 /* A, B, A+B, nobody, A again from another photo, growing. */
 FL_TEST_T(cli_analyze_truth_clip1, 600)
 {
-	run_clip("clip1");
+	run_clip("clip1", "--fps 5");
+}
+
+/* The same at every frame: boxes at all 425 frames, segments to the frame. */
+FL_TEST_T(cli_analyze_truth_clip1_every_frame, 600)
+{
+	run_clip("clip1", "--every-frame");
 }
 
 /* Three people overlapping, nobody, two faces of a group photo, the first
 ** again from another photo. */
 FL_TEST_T(cli_analyze_truth_clip2, 600)
 {
-	run_clip("clip2");
+	run_clip("clip2", "--fps 5");
 }
 
 /* --------------------------------------------------------------- bad input */
