@@ -18,7 +18,8 @@
 #                               ~40 px face to ~200 px (640x360)
 #   make_clip.py clip2 OUTDIR   three people overlapping, nobody, a crop of a
 #                               group photo with two faces, the first again
-#                               from another photo, small (854x480)
+#                               from another photo, small (854x480, on a
+#                               blurred group photo)
 #   make_clip.py bad OUTDIR     the bad inputs (see make_bad)
 #   make_clip.py check CLIP     extract frames, run `faceline detect`, compare
 #                               with CLIP's truth (validates the generator)
@@ -42,6 +43,7 @@ ROOT = os.environ.get("FL_ROOT", ".")
 FACELINE = os.environ.get("FL_FACELINE") or os.path.join(ROOT, "build", "faceline")
 FPS = 25
 BG = "0x4a5560"
+BG_BLUR = 24
 FF = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 X264 = ["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
 
@@ -98,7 +100,20 @@ def const(a):
     return f
 
 
-def face_boxes(s, W, H, tmpdir, expect):
+def bg_input(W, H, bg, dur=None):
+    """ffmpeg input arguments and filter chain (input 0 -> [bg]) of a
+    background: the plain colour BG, or a photo scaled to the frame and blurred
+    until none of its faces is a face any more (it gives the detector
+    texture, edges and skin tones to be wrong about)."""
+    if not bg:
+        src = "color=c=%s:s=%dx%d:r=%d" % (BG, W, H, FPS) + (":d=%g" % dur if dur else "")
+        return ["-f", "lavfi", "-i", src], "[0:v]null[bg]"
+    loop = ["-loop", "1", "-framerate", str(FPS), "-t", "%g" % dur] if dur else []
+    return loop + ["-i", bg], ("[0:v]scale=%d:%d,gblur=sigma=%g,eq=brightness=-0.06,setsar=1,format=yuv420p[bg]"
+                              % (W, H, BG_BLUR))
+
+
+def face_boxes(s, W, H, tmpdir, expect, bg):
     """The face boxes of sprite s, relative to its top-left corner, in pixels
     of the pasted (scaled) picture.  The detector sees the picture pasted on
     the clip's background at its own size (a photo that is all face gives a
@@ -107,12 +122,13 @@ def face_boxes(s, W, H, tmpdir, expect):
     to right, or the generator stops."""
     px, py = s.pos(s.t0)
     ref = os.path.join(tmpdir, "ref.png")
-    chain = "[1:v]"
+    bgin, bgchain = bg_input(W, H, bg)
+    chain = bgchain + ";[1:v]"
     if s.crop:
         chain += "crop=%d:%d:%d:%d," % tuple(s.crop[2:] + s.crop[:2])
-    chain += "scale=%d:%d,setsar=1[s];[0:v][s]overlay=%d:%d" % (s.w, s.h, px, py)
-    r = subprocess.run(FF + ["-f", "lavfi", "-i", "color=c=%s:s=%dx%d" % (BG, W, H), "-i", s.path,
-                             "-filter_complex", chain, "-frames:v", "1", ref], capture_output=True, text=True)
+    chain += "scale=%d:%d,setsar=1[s];[bg][s]overlay=%d:%d" % (s.w, s.h, px, py)
+    r = subprocess.run(FF + bgin + ["-i", s.path, "-filter_complex", chain, "-frames:v", "1", ref],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         die("ffmpeg: %s" % r.stderr.strip())
     boxes = [[b[0] - px, b[1] - py, b[2], b[3]] for b in detect(ref)]
@@ -130,13 +146,14 @@ def photo_size(path):
     return int(w), int(h)
 
 
-def render(out, W, H, dur, sprites, persons):
+def render(out, W, H, dur, sprites, persons, bg=None):
     """Encode the clip and write its truth."""
     for s in sprites:
-        s.faces = face_boxes(s, W, H, os.path.dirname(out) or ".", s.faces)
-    args = FF + ["-f", "lavfi", "-i", "color=c=%s:s=%dx%d:r=%d:d=%g" % (BG, W, H, FPS, dur)]
-    graph = []
-    last = "0:v"
+        s.faces = face_boxes(s, W, H, os.path.dirname(out) or ".", s.faces, bg)
+    bgin, bgchain = bg_input(W, H, bg, dur)
+    args = FF + bgin
+    graph = [bgchain]
+    last = "bg"
     for i, s in enumerate(sprites):
         args += ["-loop", "1", "-framerate", str(FPS), "-t", "%g" % dur, "-i", s.path]
         chain = "[%d:v]" % (i + 1)
@@ -244,7 +261,9 @@ def clip2(outdir):
     persons = [{"name": n, "source": s} for n, s in
                [("C", "John_Savage"), ("D", "John_Schneider"), ("E", "John_Shimkus"),
                 ("G1", "sample3"), ("G2", "sample3")]]
-    render(os.path.join(outdir, "clip2.mp4"), 854, 480, 18, sp, persons)
+    # on a blurred group photo: texture but no face
+    render(os.path.join(outdir, "clip2.mp4"), 854, 480, 18, sp, persons,
+           bg=os.path.join(ROOT, "models", "samples", "sample1.jpg"))
 
 
 def find_box(b, typ):
