@@ -186,7 +186,7 @@ static void segs_print(const struct segs *s, char *buf, size_t size)
 ** assertion of the issue is evaluated and reported before the test fails, so
 ** one run says all that is wrong.
 */
-static void evaluate(const char *clip, const char *truth_path, const char *result_path)
+static void evaluate(const char *clip, const char *truth_path, const char *result_path, const char *dir)
 {
 	json_t *truth = load_json(truth_path), *res = load_json(result_path);
 	char failures[8192] = "";
@@ -389,6 +389,7 @@ static void evaluate(const char *clip, const char *truth_path, const char *resul
 	free(det);
 	json_decref(truth);
 	json_decref(res);
+	rm_dir(dir);
 	ASSERT_MSG(!failures[0], "%s:\n%s", clip, failures);
 #undef FAILF
 }
@@ -409,8 +410,7 @@ static void run_clip(const char *what, const char *args)
 	ASSERT_MSG(rc == 0, "analyze %s: exit %d:\n%s", clip, rc, out);
 	printf("%s", out);
 	free(out);
-	evaluate(what, truth, result);
-	rm_dir(dir);
+	evaluate(what, truth, result, dir); /* removes dir */
 }
 
 /* A, B, A+B, nobody, A again from another photo, growing. */
