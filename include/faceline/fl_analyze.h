@@ -138,6 +138,7 @@ struct fl_result_person {
 
 struct fl_result_stats {
 	int64_t frames_decoded, frames_analysed, frames_corrupt;
+	int64_t frames_missing; /* frames the container promised after the file's end (cut short) */
 	int64_t detections;     /* detections kept in the result */
 	/* Wall-clock seconds per stage on the analysing thread: waiting for
 	** the decoder (decode work not hidden behind analysis), detection

@@ -147,6 +147,8 @@ struct fl_decoder_stats {
 	int64_t frames_dropped;   /* decoded frames skipped by sampling */
 	int64_t frames_corrupt;   /* packets refused by the decoder plus frames flagged damaged */
 	int64_t bytes_read;       /* position reached in the file, bytes */
+	int64_t frames_missing;   /* the container promised about this many frames after the last one
+	                          ** decoded: a file cut short (0 when it ends where it says) */
 };
 
 struct fl_decoder;

@@ -385,7 +385,8 @@ static int build_result(struct ctx *c, struct fl_result *res, char *err, size_t 
 		c->recs[i].track = t > 0 && t <= n_all ? new_id[t] : 0;
 		n_det[c->recs[i].track]++;
 	}
-	qsort(c->recs, c->n_recs, sizeof(*c->recs), cmp_rec);
+	if (c->n_recs) /* recs is NULL when nothing was detected */
+		qsort(c->recs, c->n_recs, sizeof(*c->recs), cmp_rec);
 
 	res->tracks = fl_calloc((size_t)n_tracks + 1, sizeof(*res->tracks));
 	res->persons = fl_calloc((size_t)n_persons + 1, sizeof(*res->persons));
@@ -635,6 +636,7 @@ int fl_analyze_file(const char *path, const struct fl_analyze_params *params, st
 	fl_decoder_stats(c.dec, &ds);
 	c.st.frames_decoded = ds.frames_decoded;
 	c.st.frames_corrupt = ds.frames_corrupt;
+	c.st.frames_missing = ds.frames_missing;
 	c.st.t_persons = fl__now() - t0;
 	c.st.detections = res->stats.detections;
 	progress(&c, "done");

@@ -223,6 +223,7 @@ static json_t *stats_json(struct jb *b, const struct fl_result_stats *s)
 	set(b, o, "frames_decoded", json_integer(s->frames_decoded));
 	set(b, o, "frames_analysed", json_integer(s->frames_analysed));
 	set(b, o, "frames_corrupt", json_integer(s->frames_corrupt));
+	set(b, o, "frames_missing", json_integer(s->frames_missing));
 	set(b, o, "detections", json_integer(s->detections));
 	json_t *t = json_object();
 	set(b, t, "decode_wait", SEC(s->t_decode_wait));

@@ -342,6 +342,28 @@ static void *decode_thread(void *arg)
 		         d->path, (long long)d->local.frames_decoded, av_err2str(read_error));
 		fl_log(FL_LOG_INFO, "%s", d->msg);
 	}
+	/*
+	** A file cut mid-data ends early without any read error: compare the
+	** last frame's time with the duration the container declared.  More
+	** than half a second or three frames short is reported as truncation.
+	*/
+	if (d->have_first && d->info.duration > 0 && d->info.fps > 0 && d->in.fmt->duration > 0 &&
+	    d->first_pts != AV_NOPTS_VALUE) {
+		/* in absolute stream time: a stream may start later than its container */
+		double fmt_start = d->in.fmt->start_time != AV_NOPTS_VALUE ? d->in.fmt->start_time / (double)AV_TIME_BASE : 0;
+		double declared_end = fmt_start + d->in.fmt->duration / (double)AV_TIME_BASE;
+		double last_abs = d->first_pts * d->tb + d->last_t;
+		double short_by = declared_end - (last_abs + 1.0 / d->info.fps);
+		if (short_by > FL_MAX(0.5, 3.0 / d->info.fps)) {
+			d->local.frames_missing = (int64_t)(short_by * d->info.fps + 0.5);
+			snprintf(d->msg, sizeof(d->msg),
+			         "%s: the video ends at %.2f s but its container says %.2f s: the file looks truncated "
+			         "(about %lld frames missing)",
+			         d->path, last_abs - fmt_start + 1.0 / d->info.fps, declared_end - fmt_start,
+			         (long long)d->local.frames_missing);
+			fl_log(FL_LOG_WARN, "%s", d->msg);
+		}
+	}
 	if (d->local.frames_corrupt)
 		fl_log(FL_LOG_INFO, "%s: %lld damaged packets or frames skipped or concealed", d->path,
 		       (long long)d->local.frames_corrupt);

@@ -252,6 +252,7 @@ FL_TEST(media_decode_sampling)
 	fl_decoder_close(d);
 	ASSERT_EQ(n, 20);
 	ASSERT(st.frames_decoded < 100);
+	ASSERT_EQ(st.frames_missing, 0); /* a whole file is not reported truncated */
 	ASSERT_EQ(fl_alloc_live(), live);
 }
 
@@ -401,6 +402,10 @@ FL_TEST(media_decode_truncated)
 	ASSERT_EQ(status, FL_EOF);
 	ASSERT_MSG(got >= 5 && got < 20, "%d frames", got);
 	ASSERT(st.frames_decoded >= 5 * (got - 1) && st.frames_decoded < 100);
+	/* cut short: the frames the container promised are reported missing */
+	ASSERT_MSG(st.frames_missing >= 100 - st.frames_decoded - 5 && st.frames_missing <= 100 - st.frames_decoded + 5,
+	           "frames_missing %lld after %lld decoded of 100", (long long)st.frames_missing,
+	           (long long)st.frames_decoded);
 	for (int i = 0; i < got; i++)
 		ASSERT_NEAR(ts[i], 0.2 * i, 1e-3);
 }
