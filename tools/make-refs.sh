@@ -25,6 +25,9 @@ die() { echo "make-refs: $*" >&2; exit 1; }
 [ -f "$REFGEN/refgen.mjs" ] || die "$REFGEN/refgen.mjs not found"
 [ -f "$REFGEN/package-lock.json" ] || die "$REFGEN/package-lock.json not found"
 command -v node >/dev/null || die "node not found: run tools/setup.sh"
+# refgen registers a module-resolution hook (module.register), new in Node 20.6.
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 6) ? 0 : 1)' ||
+	die "Node.js $(node --version) is too old: the reference tools need Node >= 20.6 (nodejs from the NodeSource 20.x packages)"
 
 # ---------------------------------------------------------- dependencies
 lock_hash=$(sha256sum "$REFGEN/package-lock.json" | cut -d' ' -f1)
