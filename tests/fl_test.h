@@ -108,6 +108,14 @@ static inline float fl_test_uniform(struct fl_test_rng *r, float lo, float hi)
 	return lo + (hi - lo) * (float)((x >> 40) * (1.0 / 16777216.0));
 }
 
+/* The faceline command under test ($FL_FACELINE or ROOT/build/faceline);
+** skips the test when it is not built. */
+const char *fl_test_faceline(void);
+/* Run the shell command `cmd` with stdout and stderr captured together into
+** *out (malloc'd, NUL-terminated; freed if out is NULL); fails the test if
+** the command was killed; returns its exit status. */
+int fl_test_capture(const char *cmd, char **out);
+
 /* Read a whole file (malloc'd); NULL if missing. */
 void *fl_test_read_file(const char *path, size_t *size);
 

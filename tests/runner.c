@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "fl_test.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -122,6 +123,44 @@ void *fl_test_read_file(const char *path, size_t *size)
 			*size = n;
 	}
 	return p;
+}
+
+const char *fl_test_faceline(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("FL_FACELINE");
+	snprintf(path, sizeof(path), "%s", env && *env ? env : fl_test_path("build/faceline"));
+	if (access(path, X_OK) != 0)
+		fl_test_skip("build/faceline not built");
+	return path;
+}
+
+int fl_test_capture(const char *cmd, char **out)
+{
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		fl_test_fail(__FILE__, __LINE__, "popen %s failed", cmd);
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap);
+	if (!buf)
+		abort();
+	while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+		n += got;
+		if (n + 1 == cap) {
+			cap *= 2;
+			if (!(buf = realloc(buf, cap)))
+				abort();
+		}
+	}
+	buf[n] = 0;
+	int st = pclose(p);
+	if (!WIFEXITED(st))
+		fl_test_fail(__FILE__, __LINE__, "%s: killed (status %d); output:\n%s", cmd, st, buf);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WEXITSTATUS(st);
 }
 
 static int cmp_test(const void *a, const void *b)

@@ -16,11 +16,7 @@
 
 static const char *bin(void)
 {
-	static char path[PATH_MAX];
-	const char *env = getenv("FL_FACELINE");
-	snprintf(path, sizeof(path), "%s", env && *env ? env : fl_test_path("build/faceline"));
-	if (access(path, X_OK) != 0)
-		FL_SKIP("build/faceline not built");
+	const char *path = fl_test_faceline();
 	if (access(fl_test_path("models/human/blazeface.json"), R_OK) != 0)
 		FL_SKIP("models not fetched (make models)");
 	return path;
@@ -36,17 +32,7 @@ static int run_detect(char **out, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	snprintf(cmd, sizeof(cmd), "FL_MODELS='%s' '%s' detect %s 2>&1", fl_test_path("models"), bin(), args);
-	FILE *p = popen(cmd, "r");
-	ASSERT(p);
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0)
-		n += got;
-	buf[n] = 0;
-	int st = pclose(p);
-	*out = buf;
-	ASSERT_MSG(WIFEXITED(st), "%s: killed (status %d):\n%s", cmd, st, buf);
-	return WEXITSTATUS(st);
+	return fl_test_capture(cmd, out);
 }
 
 static int count_lines_with(const char *s, const char *sub)

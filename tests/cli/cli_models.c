@@ -13,19 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The faceline binary, or skip. */
-static const char *faceline_bin(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("FL_FACELINE");
-	snprintf(path, sizeof(path), "%s", env && *env ? env : fl_test_path("build/faceline"));
-	if (access(path, X_OK) != 0)
-		FL_SKIP("build/faceline not built");
-	return path;
-}
-
-/* Run `faceline ARGS` (a shell fragment) with stdout and stderr captured
-** together into a malloc'd string; returns the exit status. */
+/* Run `faceline ARGS` (a shell fragment); stdout and stderr into *out. */
 static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int run(char **out, const char *fmt, ...)
 {
@@ -34,25 +22,8 @@ static int run(char **out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", faceline_bin(), args);
-	FILE *p = popen(cmd, "r");
-	ASSERT_MSG(p, "popen %s", cmd);
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	ASSERT(buf);
-	while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ASSERT(buf);
-		}
-	}
-	buf[n] = '\0';
-	int st = pclose(p);
-	*out = buf;
-	ASSERT_MSG(WIFEXITED(st), "%s: killed (status %d); output:\n%s", cmd, st, buf);
-	return WEXITSTATUS(st);
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", fl_test_faceline(), args);
+	return fl_test_capture(cmd, out);
 }
 
 static const char *models_dir(void)
@@ -78,7 +49,7 @@ FL_TEST(cli_models_verify_ok)
 
 FL_TEST(cli_models_verify_broken)
 {
-	faceline_bin(); /* skip before making anything */
+	fl_test_faceline(); /* skip before making anything */
 	const char *models = models_dir();
 	char tmpl[] = "/tmp/fl-cli-models.XXXXXX", abs_models[PATH_MAX], cmd[4 * PATH_MAX], *out;
 	ASSERT(mkdtemp(tmpl));

@@ -15,16 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *bin(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("FL_FACELINE");
-	snprintf(path, sizeof(path), "%s", env && *env ? env : fl_test_path("build/faceline"));
-	if (access(path, X_OK) != 0)
-		FL_SKIP("build/faceline not built");
-	return path;
-}
-
 static const char *ref_dir(void)
 {
 	const char *r = getenv("FL_REF");
@@ -39,21 +29,8 @@ static int run(char **out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s' nn %s 2>&1", bin(), args);
-	FILE *p = popen(cmd, "r");
-	ASSERT(p);
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0)
-		n += got;
-	buf[n] = 0;
-	int st = pclose(p);
-	ASSERT_MSG(WIFEXITED(st), "%s: killed:\n%s", cmd, buf);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WEXITSTATUS(st);
+	snprintf(cmd, sizeof(cmd), "'%s' nn %s 2>&1", fl_test_faceline(), args);
+	return fl_test_capture(cmd, out);
 }
 
 static char tmpdir[64];
