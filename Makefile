@@ -11,9 +11,9 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := jansson libavformat libavcodec libswscale libavutil libcrypto
+PKGS    := jansson libavformat libavcodec libswscale libavutil libcrypto sqlite3 libmicrohttpd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lavformat -lavcodec -lswscale -lavutil -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lavformat -lavcodec -lswscale -lavutil -lcrypto -lsqlite3 -lmicrohttpd -lcurl)
 
 # -Wformat-truncation is off: every snprintf here truncates on purpose (into
 # error buffers), and gcc's guesses at path lengths are false alarms.

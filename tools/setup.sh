@@ -27,6 +27,11 @@ REQUIRED=(
 	"libavutil-dev"
 	"libswscale-dev"
 	"libssl-dev"
+	"libsqlite3-dev"
+	"libmicrohttpd-dev"
+	"libcurl4-openssl-dev"
+	"chromium chromium"
+	"wrk wrk"
 	"ffmpeg ffmpeg"
 	"clang clang"
 	"nodejs node"
@@ -46,7 +51,7 @@ if ! command -v dpkg-query >/dev/null; then
 	for c in gcc make pkg-config ffmpeg node npm; do
 		command -v "$c" >/dev/null || missing+=("$c")
 	done
-	for m in jansson libavformat libavcodec libavutil libswscale libcrypto; do
+	for m in jansson libavformat libavcodec libavutil libswscale libcrypto sqlite3 libmicrohttpd libcurl; do
 		pkg-config --exists "$m" 2>/dev/null || missing+=("$m (pkg-config)")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then

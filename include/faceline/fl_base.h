@@ -46,7 +46,10 @@ extern "C" {
 	X(ECHECKSUM, -1007, "checksum mismatch")                                  \
 	X(EOF, -1008, "end of stream")                                            \
 	X(ECANCELED, -1009, "operation canceled")                                 \
-	X(EINTERNAL, -1010, "internal error")
+	X(EINTERNAL, -1010, "internal error")                                     \
+	X(ENOSPC, -ENOSPC, "no space left on device")                             \
+	X(EEXIST, -EEXIST, "already exists")                                      \
+	X(EBUSY, -EBUSY, "busy")
 
 enum fl_status {
 	FL_OK = 0,

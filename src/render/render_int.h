@@ -1,0 +1,43 @@
+/*
+** render_int.h -- helpers shared by the writers of src/render: the
+** temporary-file-then-rename discipline every output follows.
+*/
+#ifndef FL_RENDER_INT_H
+#define FL_RENDER_INT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "faceline/fl_render.h"
+
+/* Longest path these helpers handle. */
+#define FL__PATH_MAX 4096
+
+/*
+** Make a unique temporary name beside `path` ("<path>.tmp-XXXXXX"), create
+** it (mode 0644 after umask) and return its fd; the name is written to tmp
+** (FL__PATH_MAX bytes).  Returns the fd (>= 0) or FL_ENOENT / FL_EACCES /
+** FL_ENOSPC / FL_EIO with a message naming the directory in err.
+*/
+int fl__out_tmp(const char *path, char *tmp, char *err, size_t err_size);
+
+/* The same, opened as a stdio stream ("w"); NULL on failure (err set). */
+FILE *fl__out_fopen(const char *path, char *tmp, char *err, size_t err_size);
+
+/*
+** Flush, fsync and close f (may be NULL), then rename tmp onto path.
+** On any failure tmp is removed and FL_EIO / FL_ENOSPC returned with a
+** message naming path.  `status` is the writer's own result: when it is
+** nonzero the file is discarded (tmp removed) and status returned.
+*/
+int fl__out_commit(FILE *f, const char *tmp, const char *path, int status, char *err, size_t err_size);
+
+/* fsync the file at tmp, then rename it onto path (for files written by
+** libavformat); on failure remove tmp.  Same returns as fl__out_commit. */
+int fl__out_commit_path(const char *tmp, const char *path, int status, char *err, size_t err_size);
+
+/* Map an errno value to a status (ENOSPC -> FL_ENOSPC, EACCES/EPERM/EROFS
+** -> FL_EACCES, ENOENT/ENOTDIR -> FL_ENOENT, else FL_EIO). */
+int fl__errno_status(int e);
+
+#endif /* FL_RENDER_INT_H */
