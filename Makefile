@@ -39,7 +39,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 
 VERSION := 0.1.0
 
-.PHONY: all setup models verify-models refs test check asan ubsan tsan fuzz bench clean checksymbols demo
+.PHONY: browser all setup models verify-models refs test check asan ubsan tsan fuzz bench clean checksymbols demo
 all: $(BUILD)/faceline $(BUILD)/libfaceline.a $(BUILD)/libfaceline.so $(BUILD)/faceline.pc $(BUILD)/fl_tests
 
 $(BUILD)/%.o: %.c
@@ -87,9 +87,16 @@ refs: $(BUILD)/ref/.done
 $(BUILD)/ref/.done: $(wildcard tools/refgen/*.mjs) tools/refgen/package-lock.json tools/human-ref/package-lock.json models/manifest.sha256 $(BUILD)/libfaceline.a | models
 	tools/make-refs.sh $(BUILD)/ref
 
+# Playwright-core (npm) drives Debian's chromium in the report and dashboard
+# tests; those tests skip when it is missing.
+browser: tools/browser/node_modules/.done
+tools/browser/node_modules/.done: tools/browser/package.json tools/browser/package-lock.json
+	cd tools/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # ------------------------------------------------------------------ tests
 test: setup
-	$(MAKE) --no-print-directory all models refs
+	$(MAKE) --no-print-directory all models refs browser
 	tools/fetch-testdata.sh || echo "testdata unavailable: the identity tests will skip"
 	FL_ROOT=. FL_REF=$(BUILD)/ref FL_FACELINE=$(BUILD)/faceline $(BUILD)/fl_tests $(T)
 
