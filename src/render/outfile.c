@@ -79,6 +79,23 @@ FILE *fl__out_fopen(const char *path, char *tmp, char *err, size_t err_size)
 	return f;
 }
 
+int fl__out_fopen_status(const char *path, char *tmp, FILE **f, char *err, size_t err_size)
+{
+	*f = NULL;
+	int fd = fl__out_tmp(path, tmp, err, err_size);
+	if (fd < 0)
+		return fd;
+	if (!(*f = fdopen(fd, "w"))) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		if (err)
+			snprintf(err, err_size, "%s: %s", path, strerror(e));
+		return fl__errno_status(e);
+	}
+	return 0;
+}
+
 static int sync_rename(const char *tmp, const char *path, char *err, size_t err_size)
 {
 	int fd = open(tmp, O_RDONLY | O_CLOEXEC);

@@ -24,6 +24,10 @@ int fl__out_tmp(const char *path, char *tmp, char *err, size_t err_size);
 /* The same, opened as a stdio stream ("w"); NULL on failure (err set). */
 FILE *fl__out_fopen(const char *path, char *tmp, char *err, size_t err_size);
 
+/* fl__out_fopen returning the status: 0 and the stream in *f, or the
+** error of fl__out_tmp (FL_ENOMEM when fdopen fails) with *f NULL. */
+int fl__out_fopen_status(const char *path, char *tmp, FILE **f, char *err, size_t err_size);
+
 /*
 ** Flush, fsync and close f (may be NULL), then rename tmp onto path.
 ** On any failure tmp is removed and FL_EIO / FL_ENOSPC returned with a
@@ -39,5 +43,13 @@ int fl__out_commit_path(const char *tmp, const char *path, int status, char *err
 /* Map an errno value to a status (ENOSPC -> FL_ENOSPC, EACCES/EPERM/EROFS
 ** -> FL_EACCES, ENOENT/ENOTDIR -> FL_ENOENT, else FL_EIO). */
 int fl__errno_status(int e);
+
+/*
+** fl_result_load_json on a document in memory (`data`, `size` bytes,
+** borrowed; no NUL needed); `name` (may be NULL) names it in messages.
+** Same returns as fl_result_load_json.  The fuzz target's entry point.
+*/
+int fl__result_load_buffer(const char *data, size_t size, const char *name, struct fl_result **out, char *err,
+                           size_t err_size);
 
 #endif /* FL_RENDER_INT_H */
