@@ -6,6 +6,7 @@
 #define FL_RENDER_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "faceline/fl_render.h"
@@ -51,5 +52,27 @@ int fl__errno_status(int e);
 */
 int fl__result_load_buffer(const char *data, size_t size, const char *name, struct fl_result **out, char *err,
                            size_t err_size);
+
+/*
+** Thumbnails of the report (report_thumb.c): a video opened for seeking,
+** and JPEGs of square crops of its frames.
+*/
+struct fl__thumbs;
+
+/* Open `video` (borrowed; must outlive the handle) and decode its first
+** frame (time 0).  threads: decoder threads, 0 = all.  Errors as
+** fl_video_probe (fl_media.h), message in err. */
+int fl__thumbs_open(const char *video, int threads, struct fl__thumbs **out, char *err, size_t err_size);
+/* The probed facts of the open video. */
+const struct fl_video_info *fl__thumbs_info(const struct fl__thumbs *t);
+/*
+** The frame at `time` (seconds from the first frame, as in a result),
+** cropped to the square around box ([x, y, w, h], displayed pixels)
+** enlarged 1.6x, scaled to side x side (even), display rotation applied,
+** as a JPEG: *jpeg (fl_malloc'd, caller frees) of *size bytes.
+*/
+int fl__thumbs_jpeg(struct fl__thumbs *t, double time, const float box[4], int side, uint8_t **jpeg, size_t *size,
+                    char *err, size_t err_size);
+void fl__thumbs_close(struct fl__thumbs *t); /* NULL-safe */
 
 #endif /* FL_RENDER_INT_H */
