@@ -54,6 +54,10 @@ $(BUILD)/%_avx2.o: %_avx2.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
 
+# Dashboard (issue 5): src/svc/web.c embeds web/* with the assembler's
+# .incbin; rebuild it when a page file changes.
+$(BUILD)/src/svc/web.o: $(wildcard web/*)
+
 $(BUILD)/libfaceline.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
