@@ -28,6 +28,8 @@ static void analyze_usage(FILE *f)
 	           "  --threads N threads per model and for decoding (default: the CPUs available)\n"
 	           "  --profile   print the time per stage and per model to stderr\n"
 	           "  --quiet     no progress bar and no warnings\n");
+	fputs("  Outputs made from the result (docs/outputs.md):\n", f);
+	fputs(app_outputs_usage, f);
 }
 
 static int parse_double(const char *s, double lo, double hi, double *out)
@@ -122,6 +124,7 @@ int cmd_analyze(int argc, char **argv)
 	struct fl_analyze_params p = fl_analyze_default_params();
 	const char *video = NULL, *out_path = NULL;
 	int json = 0, profile = 0, quiet = 0;
+	struct app_outputs outs = {0}; /* --report, --vtt, ... (app/outputs.c) */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -162,6 +165,9 @@ int cmd_analyze(int argc, char **argv)
 				fprintf(stderr, "faceline analyze: bad value for %s: \"%s\"\n", a, v);
 				return FL_EXIT_USAGE;
 			}
+		} else if ((bad = app_outputs_parse(&outs, argc, argv, &i, "analyze")) != 0) {
+			if (bad < 0)
+				return FL_EXIT_USAGE;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "faceline analyze: unknown option \"%s\"\n", a);
 			analyze_usage(stderr);
@@ -177,6 +183,9 @@ int cmd_analyze(int argc, char **argv)
 		analyze_usage(stderr);
 		return FL_EXIT_USAGE;
 	}
+	int out_check = app_outputs_check(&outs, "analyze");
+	if (out_check != FL_EXIT_OK)
+		return out_check;
 	if (quiet && fl_log_get_level() > FL_LOG_ERROR)
 		fl_log_set_level(FL_LOG_ERROR);
 	int tty = !quiet && isatty(STDERR_FILENO);
@@ -199,6 +208,8 @@ int cmd_analyze(int argc, char **argv)
 		fprintf(stderr, "faceline analyze: %s\n", err);
 		code = FL_EXIT_MISSING;
 	}
+	if (code == FL_EXIT_OK && app_outputs_any(&outs))
+		code = app_outputs_write("analyze", res, video, &outs, p.threads, NULL);
 	if (json) {
 		if (fl_result_write_json(res, stdout) < 0) {
 			fprintf(stderr, "faceline analyze: writing the JSON to stdout failed\n");

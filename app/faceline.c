@@ -16,12 +16,15 @@ static void usage(FILE *f)
 	        "usage: faceline COMMAND [ARGS]\n"
 	        "\n"
 	        "  analyze VIDEO [-o R.json] [--json] [--fps N] [--profile]   who appears when\n"
+	        "  render R.json [--report F] [--vtt F] [--srt F] [--csv F] [--annotate F] [--clips DIR]\n"
+	        "                                          outputs from a saved result (render --help)\n"
 	        "  detect PHOTO [--json] [--min-score S]   find the faces in a photo\n"
 	        "  models list [--json] | models verify    the pretrained models and their checksums\n"
 	        "  nn run MODEL --input F.f32 --shape 1,H,W,C [--dtype int32] --out DIR\n"
 	        "                                          run any model on a raw float32 tensor\n"
 	        "  nn info MODEL                           inputs, outputs and nodes of a model\n"
 	        "  bench models [--json] [--threads 1,2]   time every model\n"
+	        "  serve --data DIR [--listen H:P]         the HTTP job service and dashboard (docs/service.md)\n"
 	        "  version                                 print the version and the kernel family\n"
 	        "\n"
 	        "Environment: FL_CPU=ref|avx2|avx512 (kernel family), FL_THREADS=N, FL_LOG_LEVEL=debug,\n"
@@ -55,6 +58,10 @@ int main(int argc, char **argv)
 		return cmd_nn(argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench"))
 		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(cmd, "render"))
+		return cmd_render(argc - 1, argv + 1);
 	fprintf(stderr, "faceline: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return FL_EXIT_USAGE;
