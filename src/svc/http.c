@@ -627,7 +627,15 @@ int fl_server_start(const struct fl_svc_config *cfg, struct fl_store *st, struct
 	}
 	if (s->cfg.max_upload <= 0)
 		s->cfg.max_upload = (int64_t)4 << 30;
-	s->data_dir = fl_strdup(cfg->data_dir);
+	/* Absolute, so the store records absolute video paths (svc.h). */
+	char *ddir = realpath(cfg->data_dir, NULL);
+	if (!ddir) {
+		snprintf(err, err_size, "data directory %s: %s", cfg->data_dir, strerror(errno));
+		rc = FL_ENOENT;
+		goto fail;
+	}
+	s->data_dir = fl_strdup(ddir);
+	free(ddir);
 	if (!s->data_dir) {
 		rc = FL_ENOMEM;
 		goto fail;
