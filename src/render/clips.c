@@ -84,8 +84,11 @@ static int one_clip(struct clipper *c, const struct fl_result_person *pe, double
 	if (ret < 0)
 		return fl__vout_finish(&out, ret, err, err_size);
 
-	/* The clip's origin and end in each stream's time base. */
+	/* The clip's origin (the first frame at or after t0, on the frame
+	** grid of the average rate) and end in each stream's time base. */
 	const AVStream *vst = v->in.fmt->streams[v->in.stream];
+	if (v->info.fps > 0)
+		t0 = ceil((t0 - eps) * v->info.fps - 1e-9) / v->info.fps;
 	int64_t origin = v->first_pts + llround(t0 / v->tb);
 	int64_t a_start[8], a_end[8];
 	int a_done[8] = {0}, n_audio_done = 0;

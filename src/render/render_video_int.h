@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libavutil/rational.h>
+
 #include "faceline/fl_render.h"
 #include "media/media_int.h"
 #include "render_int.h"
@@ -175,6 +177,7 @@ struct fl__vout {
 	int vstream;
 	int astream[8];           /* output index of vin->audio[i] */
 	int64_t frame_dur;        /* one frame in the encoder's time base */
+	AVRational in_tb;         /* the source video's time base */
 	int64_t last_pts;
 	const char *path;         /* borrowed */
 	char tmp[FL__PATH_MAX];
@@ -183,7 +186,8 @@ struct fl__vout {
 
 int fl__vout_open(struct fl__vout *o, const char *path, const struct fl__vin *vin, int w, int h, int crf,
                   int threads, char *err, size_t err_size);
-/* Encode f (pts in the video time base) and write what comes out. */
+/* Encode f (pts in the source video's time base; rewritten to the
+** encoder's) and write what comes out. */
 int fl__vout_video(struct fl__vout *o, struct AVFrame *f, char *err, size_t err_size);
 /* Write audio packet pkt of vin's stream (pts/dts in its time base, minus
 ** `offset` in that time base); pkt is left untouched. */

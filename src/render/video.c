@@ -51,9 +51,18 @@ int fl__vin_open(struct fl__vin *v, const char *path, int threads, volatile int 
 	v->path = path;
 	v->cancel = cancel;
 	v->in.stream = -1;
+	if (cancel && *cancel) {
+		fl__errf(err, err_size, "%s: canceled", path);
+		return FL_ECANCELED;
+	}
 	ret = fl__media_open(path, &lim, vin_interrupt, v, &v->in, &v->info, err, err_size);
-	if (ret < 0)
+	if (ret < 0) {
+		if (cancel && *cancel) { /* interrupted I/O reads as a bad file */
+			fl__errf(err, err_size, "%s: canceled", path);
+			return FL_ECANCELED;
+		}
 		return ret;
+	}
 	AVFormatContext *fmt = v->in.fmt;
 	AVStream *st = fmt->streams[v->in.stream];
 	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -364,7 +373,16 @@ int fl__vout_open(struct fl__vout *o, const char *path, const struct fl__vin *vi
 	enc->width = w;
 	enc->height = h;
 	enc->pix_fmt = AV_PIX_FMT_YUV420P;
+	/* A constant-rate source is encoded in 1/rate, as ffmpeg does (x264
+	** writes its time base into the SPS timing info, and readers derive
+	** frame durations from it); any other keeps its own time base, so
+	** variable frame timing survives exactly.  The MP4 stream gets the
+	** source's time base either way. */
 	enc->time_base = ist->time_base;
+	if (av_cmp_q(ist->r_frame_rate, ist->avg_frame_rate) == 0 && rate.num > 0 && rate.den > 0 &&
+	    rate.num <= 1000 * rate.den)
+		enc->time_base = av_inv_q(rate);
+	o->in_tb = ist->time_base;
 	enc->framerate = rate;
 	enc->sample_aspect_ratio = (AVRational){1, 1};
 	if (vin->info.rotation == 0 && ist->codecpar->sample_aspect_ratio.num > 0)
@@ -392,7 +410,7 @@ int fl__vout_open(struct fl__vout *o, const char *path, const struct fl__vin *vi
 	AVStream *vst = avformat_new_stream(o->fmt, NULL);
 	if (!vst || avcodec_parameters_from_context(vst->codecpar, enc) < 0)
 		goto nomem;
-	vst->time_base = enc->time_base;
+	vst->time_base = ist->time_base;
 	vst->avg_frame_rate = rate;
 	o->vstream = vst->index;
 
@@ -470,6 +488,7 @@ static int drain(struct fl__vout *o, char *err, size_t err_size)
 int fl__vout_video(struct fl__vout *o, AVFrame *f, char *err, size_t err_size)
 {
 	if (f) {
+		f->pts = av_rescale_q(f->pts, o->in_tb, o->enc->time_base);
 		if (o->last_pts != INT64_MIN && f->pts <= o->last_pts)
 			f->pts = o->last_pts + 1;
 		o->last_pts = f->pts;
