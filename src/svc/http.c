@@ -477,6 +477,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		         (!strcmp(method, "DELETE") && rq->route == FL__ROUTE_JOB);
 		if (!ok)
 			return method_not_allowed(c, rq, allow, method, url);
+		/* Answer on the next call, once the request is complete: a
+		** response queued on the first call makes libmicrohttpd drop
+		** keep-alive.  (Errors above are answered at once: closing
+		** the connection after them is fine.)  Uploads start here. */
+		if (!(rq->route == FL__ROUTE_JOBS && !strcmp(method, "POST")))
+			return MHD_YES;
+	}
+	if (*upload_size && !(rq->route == FL__ROUTE_JOBS && !strcmp(method, "POST"))) {
+		*upload_size = 0; /* a body on GET/DELETE is read and ignored */
+		return MHD_YES;
 	}
 	switch (rq->route) {
 	case FL__ROUTE_HEALTHZ: {

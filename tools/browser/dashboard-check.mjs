@@ -30,6 +30,16 @@ const wantPersons = opt('--persons') ? Number(opt('--persons')) : null;
 const token = opt('--token');
 
 const failures = [];
+// page.waitForFunction evaluates its predicate with eval(), which the
+// dashboard's Content-Security-Policy forbids: poll with page.evaluate.
+async function waitFor(page, fn, arg, timeout, what) {
+	const t0 = Date.now();
+	for (;;) {
+		if (await page.evaluate(fn, arg)) return;
+		if (Date.now() - t0 > timeout) throw new Error('timed out waiting for ' + what);
+		await page.waitForTimeout(100);
+	}
+}
 const fail = (m) => failures.push(m);
 const report = { ok: false, progress: [], states: [] };
 
@@ -58,8 +68,8 @@ try {
 	// Upload through the page's form.
 	await page.setInputFiles('#file', video);
 	await page.click('#upload-btn');
-	await page.waitForFunction(() => /job \S+ queued/.test(document.getElementById('upload-msg').textContent),
-		null, { timeout: 30000 });
+	await waitFor(page, () => /job \S+ queued/.test(document.getElementById('upload-msg').textContent),
+		null, 30000, 'the upload to be acknowledged');
 	const id = (await page.textContent('#upload-msg')).match(/job (\S+) queued/)[1];
 	report.job = id;
 	const row = `#jobs tbody tr[data-id="${id}"]`;
@@ -103,10 +113,10 @@ try {
 
 	// The timeline of the finished job (selected by the upload).
 	await page.waitForSelector('#timeline svg g.person-row', { timeout: 20000 });
-	await page.waitForFunction(() => {
+	await waitFor(page, () => {
 		const imgs = Array.from(document.querySelectorAll('#persons img'));
 		return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-	}, null, { timeout: 20000 }).catch(() => fail('person thumbnails did not load'));
+	}, null, 20000, 'thumbnails').catch(() => fail('person thumbnails did not load'));
 	const dom = await page.evaluate(() => ({
 		rows: document.querySelectorAll('#timeline svg g.person-row').length,
 		bars: Array.from(document.querySelectorAll('#timeline svg g.person-row')).map((g) => g.querySelectorAll('rect.seg').length),
