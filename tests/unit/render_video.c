@@ -12,6 +12,7 @@
 #include "fl_test.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -446,6 +447,81 @@ FL_TEST_T(render_video_clips, 240)
 	fix_cleanup(&f);
 }
 
+/* Mean absolute luma difference of two pictures over a square patch. */
+static double patch_diff(const struct pic *a, const struct pic *b, int cx, int cy, int half)
+{
+	double s = 0;
+	int n = 0;
+	for (int y = cy - half; y < cy + half; y++)
+		for (int x = cx - half; x < cx + half; x++)
+			if (x >= 0 && y >= 0 && x < a->w && y < a->h && x < b->w && y < b->h) {
+				s += abs(a->y[(size_t)y * a->w + x] - b->y[(size_t)y * b->w + x]);
+				n++;
+			}
+	return n ? s / n : 1e9;
+}
+
+/* A file whose frames are stored turned a quarter (transpose) with a
+** display matrix that turns them back: the output is in the displayed
+** orientation, the boxes (from an analysis of that file) land on the
+** faces, and the picture is the upright one. */
+FL_TEST_T(render_video_rotated, 180)
+{
+	struct fix f;
+	char t90[400], rot[400], out[400], cmd[1600], err[512] = "", *o = NULL;
+	fix_make(&f);
+	snprintf(t90, sizeof(t90), "%s/t90.mp4", f.dir);
+	snprintf(rot, sizeof(rot), "%s/rot.mp4", f.dir);
+	snprintf(cmd, sizeof(cmd),
+	         "ffmpeg -hide_banner -nostdin -loglevel error -y -i '%s' -vf transpose=1 -c:v libx264 -preset veryfast "
+	         "-crf 20 -c:a copy '%s' && ffmpeg -hide_banner -nostdin -loglevel error -y -i '%s' -c copy "
+	         "-metadata:s:v:0 rotate=90 '%s' 2>&1",
+	         f.clip, t90, t90, rot);
+	int rc = fl_test_capture(cmd, &o);
+	ASSERT_MSG(rc == 0, "ffmpeg: %s", o ? o : "");
+	free(o);
+	struct fl_video_info vi;
+	ASSERT_OK(fl_video_probe(rot, NULL, &vi, err, sizeof(err)));
+	if (vi.rotation == 0)
+		FL_SKIP("this ffmpeg did not write the display matrix");
+	ASSERT_EQ(vi.width, 480);
+	ASSERT_EQ(vi.height, 272);
+
+	struct fl_analyze_params p = fl_analyze_default_params();
+	p.models_dir = fl_test_path("models");
+	p.threads = 1;
+	struct fl_result *r = NULL;
+	ASSERT_MSG(fl_analyze_file(rot, &p, &r, err, sizeof(err)) == 0, "analyze: %s", err);
+	ASSERT(r->n_tracks >= 1);
+	snprintf(out, sizeof(out), "%s/rot-annotated.mp4", f.dir);
+	struct fl_render_opts ro = fl_render_default_opts();
+	ro.threads = 2;
+	ASSERT_MSG(fl_render_annotate(r, rot, out, &ro, err, sizeof(err)) == 0, "annotate: %s", err);
+	struct probe pr;
+	ASSERT_OK(probe_file(out, &pr));
+	ASSERT_EQ(pr.w, 480);
+	ASSERT_EQ(pr.h, 272);
+	ASSERT_EQ(pr.vpackets, 125);
+	ASSERT_EQ(pr.n_audio, 1);
+
+	const struct fl_result_track *tk = &r->tracks[0];
+	const struct fl_result_detection *d = &tk->detections[tk->n_detections / 2];
+	uint8_t yuv[3];
+	person_yuv(tk->person, yuv);
+	struct pic pa, ps;
+	ASSERT_OK(decode_at(out, d->t, &pa));
+	double m = edge_match(&pa, d->box, yuv, 28);
+	ASSERT_MSG(m > 0.85, "box colour on %.0f%% of the edges in the rotated video", 100 * m);
+	/* Inside the face the picture is the upright source's. */
+	ASSERT_OK(decode_at(f.clip, d->t, &ps));
+	double diff = patch_diff(&pa, &ps, (int)(d->box[0] + d->box[2] / 2), (int)(d->box[1] + d->box[3] / 2), 20);
+	ASSERT_MSG(diff < 12, "the face differs from the upright source by %.1f levels", diff);
+	free(pa.y);
+	free(ps.y);
+	fl_result_destroy(r);
+	fix_cleanup(&f);
+}
+
 /* Nothing under the final name, no temporary file. */
 static void assert_clean(const char *dir, const char *name)
 {
@@ -457,6 +533,14 @@ static void assert_clean(const char *dir, const char *name)
 }
 
 static volatile int cancel_flag;
+
+static void *cancel_later(void *arg)
+{
+	(void)arg;
+	usleep(150 * 1000);
+	cancel_flag = 1;
+	return NULL;
+}
 
 FL_TEST_T(render_video_errors, 180)
 {
@@ -520,6 +604,17 @@ FL_TEST_T(render_video_errors, 180)
 	ASSERT_EQ(fl_render_clips(f.r, f.clip, f.dir, &o, err, sizeof(err)), FL_ECANCELED);
 	ASSERT_EQ(count_names(f.dir, "person-"), 0);
 	ASSERT_EQ(count_names(f.dir, ".tmp-"), 0);
+	o.cancel = NULL;
+
+	/* Canceled from another thread while writing. */
+	cancel_flag = 0;
+	o.cancel = &cancel_flag;
+	pthread_t th;
+	ASSERT_EQ(pthread_create(&th, NULL, cancel_later, NULL), 0);
+	int rc = fl_render_annotate(f.r, f.clip, out, &o, err, sizeof(err));
+	pthread_join(th, NULL);
+	ASSERT_EQ(rc, FL_ECANCELED);
+	assert_clean(f.dir, "a.mp4");
 	o.cancel = NULL;
 
 	/* Disk full mid-write: a 48 KiB tmpfs (needs root and mount). */
