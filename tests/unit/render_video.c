@@ -623,12 +623,16 @@ FL_TEST_T(render_video_errors, 180)
 	if (mount("tmpfs", dir, "tmpfs", 0, "size=48k") == 0) {
 		snprintf(out, sizeof(out), "%s/a.mp4", dir);
 		err[0] = 0;
+		char err2[512] = "";
 		int r = fl_render_annotate(f.r, f.clip, out, &o, err, sizeof(err));
-		int r2 = fl_render_clips(f.r, f.clip, dir, &o, err, sizeof(err));
+		int r2 = fl_render_clips(f.r, f.clip, dir, &o, err2, sizeof(err2));
 		int n_left = count_names(dir, "");
 		umount(dir);
 		ASSERT_EQ(r, FL_ENOSPC);
+		ASSERT_STR_CONTAINS(err, "a.mp4");
+		ASSERT_STR_CONTAINS(err, "No space left");
 		ASSERT_EQ(r2, FL_ENOSPC);
+		ASSERT_STR_CONTAINS(err2, "person-");
 		ASSERT_EQ(n_left, 2); /* "." and ".." only */
 	} else {
 		fix_cleanup(&f);
