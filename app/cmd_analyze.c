@@ -19,12 +19,15 @@
 static void analyze_usage(FILE *f)
 {
 	fprintf(f, "usage: faceline analyze VIDEO [-o result.json] [--fps N] [--every-frame] [--threads N]\n"
-	           "                         [--gap S] [--models DIR] [--profile] [--json] [--quiet]\n"
+	           "                         [--gap S] [--detect-every S] [--full-every S] [--models DIR] [--profile] [--json] [--quiet]\n"
 	           "  Finds every person in the video and prints one line per person: screen time,\n"
 	           "  first and last seen, segments and dominant expression (times in seconds).\n"
 	           "  --json prints the result JSON (docs/result-format.md) instead; -o FILE writes it.\n"
 	           "  --fps N     analysis rate, frames per second (default 5); --every-frame: all frames\n"
 	           "  --gap S     join a person's appearances closer than S seconds (default 1)\n"
+	           "  --detect-every S  seconds between searches for new faces (default 0.4); tracked\n"
+	           "              faces are followed between them; 0 = full detection on every frame\n"
+	           "  --full-every S    seconds between full-resolution searches (default 1.2)\n"
 	           "  --threads N threads per model and for decoding (default: the CPUs available)\n"
 	           "  --profile   print the time per stage and per model to stderr\n"
 	           "  --quiet     no progress bar and no warnings\n");
@@ -114,6 +117,13 @@ static void print_profile(FILE *f, const struct fl_result *r)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		fprintf(f, "  %-34s %9.3f %12.2f\n", rows[i].name, rows[i].t, 1000.0 * rows[i].t / n);
 	fprintf(f, "  %-34s %9.3f\n", "total", s->t_total);
+	fprintf(f, "  %-34s %9s %12s %8s\n", "model", "seconds", "ms/run", "runs");
+	for (int m = 0; m < FL_PROFILE_N; m++)
+		fprintf(f, "  %-34s %9.3f %12.2f %8lld\n", fl_profile_model_name(m), s->t_model[m],
+		        s->n_model[m] ? 1000.0 * s->t_model[m] / (double)s->n_model[m] : 0.0, (long long)s->n_model[m]);
+	fprintf(f, "  full detection on %lld of %lld analysed frames (every %.2f s; new faces every %.2f s)\n",
+	        (long long)s->frames_full, (long long)s->frames_analysed, r->params.full_interval,
+	        r->params.detect_interval);
 	if (s->t_total > 0 && dur > 0)
 		fprintf(f, "  real-time factor %.2fx (%.1f s of video), peak RSS %.1f MB\n", dur / s->t_total, dur,
 		        (double)s->peak_rss / 1e6);
@@ -142,7 +152,8 @@ int cmd_analyze(int argc, char **argv)
 			analyze_usage(stdout);
 			return FL_EXIT_OK;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--fps") || !strcmp(a, "--threads") || !strcmp(a, "--gap") ||
-		           !strcmp(a, "--models")) {
+		           !strcmp(a, "--models") || !strcmp(a, "--detect-every") ||
+		           !strcmp(a, "--full-every")) {
 			if (!v) {
 				fprintf(stderr, "faceline analyze: %s needs a value\n", a);
 				return FL_EXIT_USAGE;
@@ -157,6 +168,10 @@ int cmd_analyze(int argc, char **argv)
 				bad = parse_double(v, 0.001, 1000, &p.fps);
 			else if (!strcmp(a, "--gap"))
 				bad = parse_double(v, 0, 1e6, &p.gap);
+			else if (!strcmp(a, "--detect-every"))
+				bad = parse_double(v, 0, 3600, &p.detect_interval);
+			else if (!strcmp(a, "--full-every"))
+				bad = parse_double(v, 0, 3600, &p.full_interval);
 			else if (!(bad = parse_double(v, 0, 1024, &d)) && d == floor(d))
 				p.threads = (int)d;
 			else

@@ -68,6 +68,17 @@ struct fl_analyze_params {
 	/* 1: let libavcodec skip non-reference frames when sampling (faster,
 	** see fl_decoder_params.skip_nonref); default 0. */
 	int skip_nonref;
+	/* The detection schedule.  Every full_interval seconds the full
+	** detector runs (BlazeFace on the whole picture fit into 1024x576,
+	** faces down to ~20 px, plus the 256x256 close-up pass, each box
+	** verified by FaceMesh); every detect_interval seconds in between a
+	** pass at half that size looks for new faces of ~40 px and more; on the
+	** other analysed frames each tracked face is followed by FaceMesh
+	** around its predicted box (MediaPipe's detect-then-track scheme).
+	** Identity embeddings are taken on full detections.  Defaults 0.4 and
+	** 1.2; either 0 = the full detector on every analysed frame. */
+	double detect_interval;
+	double full_interval;
 	struct fl_media_limits limits; /* default fl_media_default_limits() */
 	/* Called on the analysing thread (the caller's); may be NULL. */
 	fl_analyze_progress_fn progress;
@@ -136,6 +147,17 @@ struct fl_result_person {
 	float thumb_box[4];
 };
 
+/* The models timed by --profile (fl_result_stats.t_model / n_model). */
+enum fl_profile_model {
+	FL_PROFILE_BLAZEFACE,
+	FL_PROFILE_FACEMESH,
+	FL_PROFILE_MOBILEFACENET,
+	FL_PROFILE_FACEEXPRESSION,
+	FL_PROFILE_N
+};
+/* "blazeface", "facemesh", "mobilefacenet", "faceexpressionnet". */
+const char *fl_profile_model_name(int m);
+
 struct fl_result_stats {
 	int64_t frames_decoded, frames_analysed, frames_corrupt;
 	int64_t frames_missing; /* frames the container promised after the file's end (cut short) */
@@ -147,6 +169,11 @@ struct fl_result_stats {
 	** result building, model loading, and the whole call. */
 	double t_decode_wait, t_detect, t_embed, t_expression, t_track, t_persons, t_load, t_total;
 	int64_t peak_rss;       /* bytes (getrusage ru_maxrss) */
+	int64_t frames_full;    /* analysed frames that ran the full-frame detector */
+	/* Per model: wall-clock seconds (input preparation included) and runs
+	** (a BlazeFace run is one pass; embedder/expression runs are batches). */
+	double t_model[FL_PROFILE_N];
+	int64_t n_model[FL_PROFILE_N];
 };
 
 /* The result of one analysis; everything in it is owned by it. */

@@ -84,6 +84,12 @@ struct fl_tracker_params {
 	** one-frame false detection never becomes a track). */
 	int min_hits;
 	float confirm_score;
+	/* A tentative track survives misses for this many seconds (default 0:
+	** ByteTrack's rule above).  The video analysis sets it to its
+	** full-detection interval: between full detections a face is only
+	** looked for around its track, and a new face whose following fails
+	** once still gets its second chance at the next full detection. */
+	double tentative_grace_s;
 	/* A confirmed track ends when it has had no detection for more than
 	** max_missed_s seconds (default 1.0).  Its end time is its last
 	** detection's time, not the time it was dropped. */
@@ -175,6 +181,19 @@ int fl_tracker_n_tracks(const struct fl_tracker *tr);
 /* Fill *out with track i (0 <= i < fl_tracker_n_tracks).  Returns 0 or
 ** FL_EINVAL (i out of range). */
 int fl_tracker_get(const struct fl_tracker *tr, int i, struct fl_track_summary *out);
+
+/* Number of active tracks (those that may still receive detections). */
+int fl_tracker_n_active(const struct fl_tracker *tr);
+
+/*
+** The Kalman prediction at time t (>= the last update's) of active track k
+** (0 <= k < fl_tracker_n_active, in order of creation): its box [x, y, w,
+** h] into box and its id into *id (may be NULL).  The tracker is not
+** changed.  Returns 1 for a confirmed track, 0 for a tentative one, or
+** FL_EINVAL.  The video analysis uses it to follow faces between full
+** detections (it looks for each tracked face around its prediction).
+*/
+int fl_tracker_predict(const struct fl_tracker *tr, int k, double t, int *id, float box[4]);
 
 /* ---------------------------------------------------------------- persons */
 

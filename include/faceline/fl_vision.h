@@ -210,6 +210,8 @@ struct fl_face {
 	** verification they are BlazeFace's estimates instead: its eyes and
 	** nose, and its mouth centre for both mouth corners. */
 	float points[5][2];
+	/* The box before clipping to the picture (it may reach outside). */
+	float raw_box[4];
 };
 
 struct fl_detector_params {
@@ -274,6 +276,16 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
                        int max_faces);
 
 /*
+** The same with the passes chosen for this call: the whole-picture pass fit
+** into long_side x short_side (0 = no such pass) and the 256x256 close-up
+** pass when close_up_pass is 1.  The video analysis uses a cheaper
+** whole-picture pass (half the size) on some frames to find new large
+** faces.  FL_EINVAL for sizes out of 0..8192 or no pass at all.
+*/
+int fl_detector_detect_at(struct fl_detector *det, const struct fl_image *img, int long_side, int short_side,
+                          int close_up_pass, struct fl_face *faces, int max_faces);
+
+/*
 ** The 468 FaceMesh landmarks of face i (0 <= i < the count the last
 ** fl_detector_detect() returned) of the last detection, copied to
 ** mesh[468][3] (caller-owned): x, y in source pixels, z (depth, larger is
@@ -295,6 +307,13 @@ int fl_detector_mesh(const struct fl_detector *det, int i, float mesh[][3]);
 */
 int fl_detector_face_score(struct fl_detector *det, const struct fl_image *img, const float box[4], float angle,
                            float *score, float mesh[][3]);
+
+/* Time spent in each model since the detector was created (--profile). */
+struct fl_detector_stats {
+	double t_blazeface, t_facemesh; /* seconds, wall clock, input preparation included */
+	int64_t n_blazeface, n_facemesh; /* runs (a BlazeFace run is one pass) */
+};
+void fl_detector_get_stats(const struct fl_detector *det, struct fl_detector_stats *st);
 
 /* The last error message of this detector ("" if none; owned by it). */
 const char *fl_detector_errmsg(const struct fl_detector *det);

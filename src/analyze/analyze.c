@@ -36,6 +36,22 @@ static int at_edge(const float *b, int width, int height)
 	return b[0] < 1 || b[1] < 1 || b[0] + b[2] > width - 1 || b[1] + b[3] > height - 1;
 }
 
+/*
+** What the analysis keeps of a track between full detections, to follow
+** its face with FaceMesh: where BlazeFace's box sits relative to the
+** FaceMesh landmarks' bounding box (measured at the track's last full
+** detection, so followed boxes keep BlazeFace's convention and the
+** tracker sees one kind of box), its last five points (for the roll of
+** the next crop) and its last BlazeFace score.
+*/
+struct follow {
+	float rel[4];     /* box = (mx + rel0*mw, my + rel1*mh, rel2*mw, rel3*mh) */
+	float points[5][2];
+	float score;
+	double last_det_t; /* time the detector last found this track's face */
+	int valid;
+};
+
 /* Everything one analysis holds; released by ctx_fini. */
 struct ctx {
 	struct fl_analyze_params p;
@@ -52,6 +68,16 @@ struct ctx {
 	float *probs; /* max_faces x 7 */
 	struct fl_track_det *tdets;
 	int *ids;
+	int *src;     /* per kept face: its index in the detector's last result, -1 if followed */
+	int *has_emb; /* per kept face: 1 when it was embedded on this frame */
+	double *frec; /* per followed face: when the detector last saw its track */
+	float (*mesh)[3];
+	struct follow *fol; /* by track id */
+	int cap_fol;
+	double last_full_t; /* time of the last full detection */
+	double last_detect_t; /* ... and of the last detection pass (full or scout) */
+	int have_full;
+	double half_dt;     /* half the sampling interval, seconds */
 	struct rec *recs;
 	size_t n_recs, cap_recs;
 	struct fl_result_stats st;
@@ -69,6 +95,8 @@ struct fl_analyze_params fl_analyze_default_params(void)
 	p.min_score = dp.min_score;
 	p.min_face_score = dp.min_face_score;
 	p.max_faces = 64;
+	p.detect_interval = 0.4;
+	p.full_interval = 1.2;
 	p.limits = fl_media_default_limits();
 	return p;
 }
@@ -87,6 +115,11 @@ static void ctx_fini(struct ctx *c)
 	fl_free(c->probs);
 	fl_free(c->tdets);
 	fl_free(c->ids);
+	fl_free(c->src);
+	fl_free(c->has_emb);
+	fl_free(c->frec);
+	fl_free(c->mesh);
+	fl_free(c->fol);
 	fl_free(c->recs);
 }
 
@@ -142,6 +175,14 @@ static int check_params(struct fl_analyze_params *p, char *err, size_t err_size)
 	}
 	if (!(p->min_score >= 0 && p->min_score <= 1) || !(p->min_face_score >= 0 && p->min_face_score <= 1)) {
 		fl__errf(err, err_size, "scores must lie in [0, 1]");
+		return FL_EINVAL;
+	}
+	if (!(p->detect_interval >= 0 && p->detect_interval <= 3600)) {
+		fl__errf(err, err_size, "detection interval %g s is out of range [0, 3600]", p->detect_interval);
+		return FL_EINVAL;
+	}
+	if (!(p->full_interval >= 0 && p->full_interval <= 3600)) {
+		fl__errf(err, err_size, "full detection interval %g s is out of range [0, 3600]", p->full_interval);
 		return FL_EINVAL;
 	}
 	if (p->max_faces < 1 || p->max_faces > 1024 || p->threads < 0 || p->threads > 1024) {
@@ -214,23 +255,294 @@ static int run_expression(struct ctx *c, const struct fl_image *img, int n, char
 	return r;
 }
 
-/* Detect, embed, classify and track the faces of one frame.  The frame
-** stays owned by the caller. */
+/* Bounding box of a mesh's x, y. */
+static void mesh_bbox(const float (*mesh)[3], float *x0, float *y0, float *x1, float *y1)
+{
+	float a = mesh[0][0], b = mesh[0][1], cx = a, d = b;
+	for (int k = 1; k < FL_FACEMESH_N_POINTS; k++) {
+		a = fminf(a, mesh[k][0]);
+		cx = fmaxf(cx, mesh[k][0]);
+		b = fminf(b, mesh[k][1]);
+		d = fmaxf(d, mesh[k][1]);
+	}
+	*x0 = a;
+	*y0 = b;
+	*x1 = cx;
+	*y1 = d;
+}
+
+/* Room for track id `id` in c->fol. */
+static int fol_reserve(struct ctx *c, int id)
+{
+	if (id < c->cap_fol)
+		return 0;
+	int cap = c->cap_fol ? c->cap_fol : 16;
+	while (cap <= id)
+		cap *= 2;
+	struct follow *nf = fl_realloc(c->fol, (size_t)cap * sizeof(*nf));
+	if (!nf)
+		return FL_ENOMEM;
+	memset(nf + c->cap_fol, 0, (size_t)(cap - c->cap_fol) * sizeof(*nf));
+	c->fol = nf;
+	c->cap_fol = cap;
+	return 0;
+}
+
+/* After a full detection: remember, per track, where its box sits relative
+** to its mesh (faces i with c->ids[i] > 0). */
+static int remember_follow(struct ctx *c, int n, double t)
+{
+	for (int i = 0; i < n; i++) {
+		int id = c->ids[i];
+		if (id <= 0)
+			continue;
+		if (fol_reserve(c, id) < 0)
+			return FL_ENOMEM;
+		if (c->src[i] < 0)
+			continue; /* followed, not detected: keep what the track had */
+		struct follow *fo = &c->fol[id];
+		fo->valid = 0;
+		if (fl_detector_mesh(c->det, c->src[i], c->mesh) < 0)
+			continue;
+		float x0, y0, x1, y1;
+		mesh_bbox((const float(*)[3])c->mesh, &x0, &y0, &x1, &y1);
+		float mw = x1 - x0, mh = y1 - y0;
+		const float *b = c->faces[i].raw_box;
+		if (!(mw > 1 && mh > 1) || !(b[2] > 0 && b[3] > 0))
+			continue;
+		fo->rel[0] = (b[0] - x0) / mw;
+		fo->rel[1] = (b[1] - y0) / mh;
+		fo->rel[2] = b[2] / mw;
+		fo->rel[3] = b[3] / mh;
+		memcpy(fo->points, c->faces[i].points, sizeof(fo->points));
+		fo->score = c->faces[i].score;
+		fo->last_det_t = t;
+		fo->valid = 1;
+	}
+	return 0;
+}
+
+static float box_iou(const float *a, const float *b)
+{
+	float x0 = fmaxf(a[0], b[0]), y0 = fmaxf(a[1], b[1]);
+	float x1 = fminf(a[0] + a[2], b[0] + b[2]), y1 = fminf(a[1] + a[3], b[1] + b[3]);
+	float in = fmaxf(x1 - x0, 0) * fmaxf(y1 - y0, 0);
+	float un = a[2] * a[3] + b[2] * b[3] - in;
+	return un > 0 ? in / un : 0;
+}
+
+/* The part of the smaller of boxes a and b that lies in the other. */
+static float overlap(const float *a, const float *b)
+{
+	float x0 = fmaxf(a[0], b[0]), y0 = fmaxf(a[1], b[1]);
+	float x1 = fminf(a[0] + a[2], b[0] + b[2]), y1 = fminf(a[1] + a[3], b[1] + b[3]);
+	float in = fmaxf(x1 - x0, 0) * fmaxf(y1 - y0, 0);
+	float small = fminf(a[2] * a[3], b[2] * b[3]);
+	return small > 0 ? in / small : 0;
+}
+
+/* 1 when box b overlaps one of the n faces' boxes (by 30 % of the smaller). */
+static int covered(const struct fl_face *faces, int n, const float *b)
+{
+	for (int i = 0; i < n; i++)
+		if (overlap(faces[i].box, b) > 0.3f)
+			return 1;
+	return 0;
+}
+
+/*
+** Between full detections: look for each active track's face around its
+** predicted box with FaceMesh alone.  A face whose score reaches
+** min_face_score gives a detection with the box rebuilt from its mesh (in
+** BlazeFace's convention, see struct follow) and its five points.
+** Faces are appended after the n0 that a detection pass wrote (tracks
+** whose prediction overlaps one of those are not followed).  Returns the
+** number of faces in c->faces or an error.
+*/
+static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int n0, char *err, size_t err_size)
+{
+	int na = fl_tracker_n_active(c->tr), n = n0;
+	const float W = (float)img->width, H = (float)img->height;
+	for (int k = 0; k < na && n < c->p.max_faces; k++) {
+		int id = 0;
+		float pb[4];
+		if (fl_tracker_predict(c->tr, k, t, &id, pb) < 0 || id >= c->cap_fol || !c->fol[id].valid)
+			continue;
+		if (n0 > 0 && covered(c->faces, n0, pb))
+			continue; /* the detection pass found it (or the face it went to) */
+		struct follow *fo = &c->fol[id];
+		const float(*pt)[2] = (const float(*)[2])fo->points;
+		float angle = atan2f(pt[FL_FACE_POINT_LEFT_EYE][1] - pt[FL_FACE_POINT_RIGHT_EYE][1],
+		                     pt[FL_FACE_POINT_LEFT_EYE][0] - pt[FL_FACE_POINT_RIGHT_EYE][0]);
+		float score = 0;
+		int r = fl_detector_face_score(c->det, img, pb, angle, &score, c->mesh);
+		if (r < 0) {
+			fl__errf(err, err_size, "%s: following a face at %.3f s: %s", c->path, t,
+			         fl_detector_errmsg(c->det));
+			return r;
+		}
+		if (!(score >= c->p.min_face_score))
+			continue;
+		float x0, y0, x1, y1;
+		mesh_bbox((const float(*)[3])c->mesh, &x0, &y0, &x1, &y1);
+		float mw = x1 - x0, mh = y1 - y0;
+		struct fl_face *f = &c->faces[n];
+		memset(f, 0, sizeof(*f));
+		f->raw_box[0] = x0 + fo->rel[0] * mw;
+		f->raw_box[1] = y0 + fo->rel[1] * mh;
+		f->raw_box[2] = fo->rel[2] * mw;
+		f->raw_box[3] = fo->rel[3] * mh;
+		float bx0 = fmaxf(f->raw_box[0], 0), by0 = fmaxf(f->raw_box[1], 0);
+		float bx1 = fminf(f->raw_box[0] + f->raw_box[2], W), by1 = fminf(f->raw_box[1] + f->raw_box[3], H);
+		if (!(bx1 - bx0 > 0.5f && by1 - by0 > 0.5f))
+			continue;
+		f->box[0] = bx0;
+		f->box[1] = by0;
+		f->box[2] = bx1 - bx0;
+		f->box[3] = by1 - by0;
+		f->score = fo->score;
+		f->face_score = score;
+		fl_facemesh_points((const float(*)[3])c->mesh, f->points);
+		c->src[n] = -1;
+		c->frec[n] = fo->last_det_t;
+		/* FaceMesh also "finds" a face that is only partly in its crop --
+		** a face that jumped away, or another one that came near.  A
+		** followed face overlapping a detected one is that one; two
+		** followed faces on one face keep the track the detector saw last. */
+		int drop = 0;
+		for (int j = 0; j < n0 && !drop; j++)
+			drop = overlap(c->faces[j].box, f->box) > 0.3f;
+		for (int j = n0; j < n && !drop; j++) {
+			if (overlap(c->faces[j].box, f->box) <= 0.3f)
+				continue;
+			if (c->frec[j] > c->frec[n] || (c->frec[j] == c->frec[n] && c->faces[j].face_score >= score)) {
+				drop = 1;
+			} else {
+				/* This one wins: it takes the loser's slot. */
+				c->faces[j] = *f;
+				c->frec[j] = c->frec[n];
+				memcpy(fo->points, f->points, sizeof(fo->points));
+				drop = 1;
+			}
+		}
+		if (drop)
+			continue;
+		memcpy(fo->points, f->points, sizeof(fo->points));
+		n++;
+	}
+	return n;
+}
+
+/* Run the detector (whole-picture pass fit into long x short, plus the
+** close-up pass) into c->faces; c->src[i] = i.  Returns the count. */
+static int detect_faces(struct ctx *c, const struct fl_image *img, double t, int long_side, int short_side,
+                        char *err, size_t err_size)
+{
+	int n = fl_detector_detect_at(c->det, img, long_side, short_side, 1, c->faces, c->p.max_faces);
+	if (n < 0) {
+		fl__errf(err, err_size, "%s: detection at %.3f s: %s", c->path, t, fl_detector_errmsg(c->det));
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+		c->src[i] = i;
+	return n;
+}
+
+/*
+** Identity embeddings of the frame's faces: all of them on a full
+** detection; on a scout pass only the detected faces that no track's
+** prediction covers (new faces: a track born there must not wait for the
+** next full detection to have an identity); none on followed frames.
+** c->has_emb[i] says which faces got one.
+*/
+static int embed_faces(struct ctx *c, const struct fl_image *img, double t, int n, int full, char *err,
+                       size_t err_size)
+{
+	int m = 0, na = fl_tracker_n_active(c->tr);
+	for (int i = 0; i < n; i++) {
+		int want = full;
+		if (!full && c->src[i] >= 0) {
+			want = 1;
+			for (int k = 0; k < na && want; k++) {
+				float pb[4];
+				if (fl_tracker_predict(c->tr, k, t, NULL, pb) >= 0 && box_iou(pb, c->faces[i].box) >= 0.3f)
+					want = 0;
+			}
+		}
+		c->has_emb[i] = want;
+		if (want)
+			memcpy(c->points[m++], c->faces[i].points, sizeof(c->points[0]));
+	}
+	if (m == 0)
+		return 0;
+	int r = fl_embedder_run(c->emb, img, (const float(*)[5][2])c->points, m, c->embs);
+	if (r < 0) {
+		fl__errf(err, err_size, "%s: embedding at %.3f s: %s", c->path, t, fl_embedder_errmsg(c->emb));
+		return r;
+	}
+	c->st.n_model[FL_PROFILE_MOBILEFACENET]++;
+	/* Spread the m embeddings out to their faces' slots (backwards, so
+	** nothing is overwritten before it is moved). */
+	for (int i = n - 1, j = m - 1; i >= 0 && j >= 0; i--)
+		if (c->has_emb[i]) {
+			if (i != j)
+				memcpy(c->embs + (size_t)i * FL_EMBED_DIM, c->embs + (size_t)j * FL_EMBED_DIM,
+				       FL_EMBED_DIM * sizeof(float));
+			j--;
+		}
+	/* c->points is the faces' again (the expression crop does not use it,
+	** but keep it consistent). */
+	for (int i = 0; i < n; i++)
+		memcpy(c->points[i], c->faces[i].points, sizeof(c->points[i]));
+	return 0;
+}
+
+/* Detect (or follow), embed, classify and track the faces of one frame.
+** The frame stays owned by the caller.
+**
+** Three kinds of analysed frames.  Every full_interval seconds the full
+** detector runs (whole picture at 1024x576, faces down to ~20 px, plus the
+** 256x256 close-up pass).  Every detect_interval seconds in between a
+** "scout" pass runs at half that size (new faces of ~40 px and more) and
+** tracked faces it did not find are followed.  On the other frames each
+** tracked face is followed by FaceMesh around its predicted box.  Identity
+** embeddings are taken on full frames (the tracker associates by geometry
+** in between: the faces were followed). */
 static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, size_t err_size)
 {
 	struct fl_image img = {.data = fr->data, .width = fr->width, .height = fr->height, .stride = fr->stride};
 	double t0 = fl__now();
-	int n = fl_detector_detect(c->det, &img, c->faces, c->p.max_faces);
-	if (n < 0) {
-		fl__errf(err, err_size, "%s: detection at %.3f s: %s", c->path, fr->t, fl_detector_errmsg(c->det));
-		return n;
+	const struct fl_detector_params dp = fl_detector_default_params();
+	double di = c->p.detect_interval, fi = c->p.full_interval;
+	int full = !c->have_full || di <= 0 || fi <= 0 || fr->t - c->last_full_t >= fi - c->half_dt;
+	int scout = !full && fr->t - c->last_detect_t >= di - c->half_dt;
+	int n = 0;
+	if (full || scout) {
+		n = detect_faces(c, &img, fr->t, full ? dp.long_side : dp.long_side / 2,
+		                 full ? dp.short_side : dp.short_side / 2, err, err_size);
+		if (n < 0)
+			return n;
+		c->last_detect_t = fr->t;
+		if (full) {
+			c->have_full = 1;
+			c->last_full_t = fr->t;
+			c->st.frames_full++;
+		}
+	}
+	if (!full) {
+		int m = follow_faces(c, &img, fr->t, n, err, err_size);
+		if (m < 0)
+			return m;
+		n = m;
 	}
 	/* The tracker refuses empty or non-finite boxes: drop them here. */
 	int m = 0;
 	for (int i = 0; i < n; i++) {
 		const float *b = c->faces[i].box;
-		if (isfinite(b[0]) && isfinite(b[1]) && b[2] > 0.5f && b[3] > 0.5f && isfinite(b[2]) && isfinite(b[3]))
+		if (isfinite(b[0]) && isfinite(b[1]) && b[2] > 0.5f && b[3] > 0.5f && isfinite(b[2]) && isfinite(b[3])) {
+			c->src[m] = c->src[i];
 			c->faces[m++] = c->faces[i];
+		}
 	}
 	n = m;
 	double t1 = fl__now();
@@ -240,16 +552,18 @@ static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, si
 			memcpy(c->points[i], c->faces[i].points, sizeof(c->points[i]));
 			memcpy(c->boxes[i], c->faces[i].box, sizeof(c->boxes[i]));
 		}
-		int r = fl_embedder_run(c->emb, &img, (const float(*)[5][2])c->points, n, c->embs);
-		if (r < 0) {
-			fl__errf(err, err_size, "%s: embedding at %.3f s: %s", c->path, fr->t, fl_embedder_errmsg(c->emb));
+		/* Identity on detections (see embed_faces): a track's embedding
+		** is the mean of its best crops, and between detections the
+		** tracker associates by geometry (the face was followed). */
+		int r = embed_faces(c, &img, fr->t, n, full, err, err_size);
+		if (r < 0)
 			return r;
-		}
 		double t2 = fl__now();
 		c->st.t_embed += t2 - t1;
 		r = run_expression(c, &img, n, err, err_size);
 		if (r < 0)
 			return r;
+		c->st.n_model[FL_PROFILE_FACEEXPRESSION]++;
 		t1 = fl__now();
 		c->st.t_expression += t1 - t2;
 	}
@@ -263,7 +577,7 @@ static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, si
 		** mean embedding and thumbnail prefer whole faces. */
 		if (at_edge(f->box, fr->width, fr->height))
 			d->quality *= 0.1f;
-		d->emb = c->embs + (size_t)i * FL_EMBED_DIM;
+		d->emb = c->has_emb[i] ? c->embs + (size_t)i * FL_EMBED_DIM : NULL;
 		d->emb_dim = FL_EMBED_DIM;
 	}
 	int r = fl_tracker_update(c->tr, fr->t, fr->index, c->tdets, n, c->ids);
@@ -275,6 +589,8 @@ static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, si
 		n = 0;
 	}
 	if (r < 0)
+		return r;
+	if ((full || scout) && (r = remember_follow(c, n, fr->t)) < 0)
 		return r;
 	r = keep_records(c, fr, n);
 	c->st.t_track += fl__now() - t1;
@@ -370,6 +686,9 @@ static int build_result(struct ctx *c, struct fl_result *res, char *err, size_t 
 			sum[i].n_dets = 1;
 	memset(n_det, 0, ((size_t)n_all + 1) * sizeof(*n_det));
 	int n_persons = fl_cluster_tracks(sum, n_conf, NULL, person);
+	for (int i = 0; n_persons >= 0 && i < n_conf; i++)
+		fl_log(FL_LOG_DEBUG, "track %d: %.2f-%.2f s, %d detections, %d embeddings -> person %d", sum[i].id,
+		       sum[i].start, sum[i].end, sum[i].n_dets, sum[i].n_emb, person[i]);
 	if (n_persons < 0) {
 		r = n_persons;
 		fl__errf(err, err_size, "%s: clustering tracks: %s", c->path, fl_strerror(r));
@@ -525,6 +844,7 @@ static int open_all(struct ctx *c, char *err, size_t err_size)
 		return r;
 	struct fl_tracker_params tp = fl_tracker_default_params();
 	tp.emb_dim = FL_EMBED_DIM;
+	tp.tentative_grace_s = c->p.detect_interval;
 	r = fl_tracker_create(&tp, &c->tr);
 	if (r < 0) {
 		fl__errf(err, err_size, "creating the tracker: %s", fl_strerror(r));
@@ -538,7 +858,12 @@ static int open_all(struct ctx *c, char *err, size_t err_size)
 	c->probs = fl_calloc(nf * FL_EXPRESSION_N, sizeof(float));
 	c->tdets = fl_calloc(nf, sizeof(*c->tdets));
 	c->ids = fl_calloc(nf, sizeof(*c->ids));
-	if (!c->faces || !c->points || !c->boxes || !c->embs || !c->probs || !c->tdets || !c->ids) {
+	c->src = fl_calloc(nf, sizeof(*c->src));
+	c->has_emb = fl_calloc(nf, sizeof(*c->has_emb));
+	c->frec = fl_calloc(nf, sizeof(*c->frec));
+	c->mesh = fl_calloc(FL_FACEMESH_N_POINTS, sizeof(*c->mesh));
+	if (!c->faces || !c->points || !c->boxes || !c->embs || !c->probs || !c->tdets || !c->ids || !c->src || !c->has_emb || !c->frec ||
+	    !c->mesh) {
 		fl__errf(err, err_size, "out of memory");
 		return FL_ENOMEM;
 	}
@@ -571,6 +896,11 @@ int fl_analyze_file(const char *path, const struct fl_analyze_params *params, st
 	r = open_all(&c, err, err_size);
 	if (r < 0)
 		goto fail;
+	{
+		double vfps = fl_decoder_info(c.dec)->fps;
+		double rate = c.p.every_frame ? (vfps > 0 ? vfps : 25) : c.p.fps;
+		c.half_dt = 0.5 / rate;
+	}
 
 	/* The analysis loop: one sampled frame at a time. */
 	progress(&c, "analyse");
@@ -641,6 +971,16 @@ int fl_analyze_file(const char *path, const struct fl_analyze_params *params, st
 	c.st.detections = res->stats.detections;
 	progress(&c, "done");
 	c.st.t_total = fl__now() - c.t_start;
+	{
+		struct fl_detector_stats dst;
+		fl_detector_get_stats(c.det, &dst);
+		c.st.t_model[FL_PROFILE_BLAZEFACE] = dst.t_blazeface;
+		c.st.n_model[FL_PROFILE_BLAZEFACE] = dst.n_blazeface;
+		c.st.t_model[FL_PROFILE_FACEMESH] = dst.t_facemesh;
+		c.st.n_model[FL_PROFILE_FACEMESH] = dst.n_facemesh;
+		c.st.t_model[FL_PROFILE_MOBILEFACENET] = c.st.t_embed;
+		c.st.t_model[FL_PROFILE_FACEEXPRESSION] = c.st.t_expression;
+	}
 	c.st.peak_rss = peak_rss();
 	res->stats = c.st;
 	ctx_fini(&c);

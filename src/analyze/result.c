@@ -151,6 +151,8 @@ static json_t *params_json(struct jb *b, const struct fl_result *r)
 	set(b, o, "min_face_score", PROB(p->min_face_score));
 	set(b, o, "max_faces", json_integer(p->max_faces));
 	set(b, o, "skip_nonref", json_boolean(p->skip_nonref));
+	set(b, o, "detect_interval", SEC(p->detect_interval));
+	set(b, o, "full_interval", SEC(p->full_interval));
 	set(b, o, "models", json_string(p->models_dir ? p->models_dir : ""));
 	return o;
 }
@@ -235,6 +237,15 @@ static json_t *stats_json(struct jb *b, const struct fl_result_stats *s)
 	set(b, t, "load", SEC(s->t_load));
 	set(b, t, "total", SEC(s->t_total));
 	set(b, o, "time", t);
+	set(b, o, "frames_full", json_integer(s->frames_full));
+	json_t *m = json_object();
+	for (int i = 0; i < FL_PROFILE_N; i++) {
+		json_t *e = json_object();
+		set(b, e, "seconds", SEC(s->t_model[i]));
+		set(b, e, "runs", json_integer(s->n_model[i]));
+		set(b, m, fl_profile_model_name(i), e);
+	}
+	set(b, o, "models", m);
 	set(b, o, "peak_rss", json_integer(s->peak_rss));
 	return o;
 }
@@ -301,4 +312,10 @@ int fl_result_save_json(const struct fl_result *r, const char *path, char *err, 
 	if (rc < 0)
 		fl__errf(err, err_size, "%s: writing the result failed: %s", path, fl_strerror(rc));
 	return rc;
+}
+
+const char *fl_profile_model_name(int m)
+{
+	static const char *const names[FL_PROFILE_N] = {"blazeface", "facemesh", "mobilefacenet", "faceexpressionnet"};
+	return m >= 0 && m < FL_PROFILE_N ? names[m] : "";
 }

@@ -99,7 +99,7 @@ static int params_ok(const struct fl_tracker_params *p)
 	return unit(p->high_thresh) && unit(p->low_thresh) && p->low_thresh <= p->high_thresh && unit(p->iou_gate) &&
 	       unit(p->iou_gate_low) && p->emb_floor >= -1 && p->emb_floor <= 1 && p->emb_weight >= 0 &&
 	       p->app_thresh >= -1 && p->app_thresh <= 1 && p->app_radius >= 0 && p->min_hits >= 1 &&
-	       !isnan(p->confirm_score) && p->max_missed_s >= 0 && p->emb_dim >= 0 && p->emb_dim <= 65536 &&
+	       !isnan(p->confirm_score) && p->max_missed_s >= 0 && p->tentative_grace_s >= 0 && p->emb_dim >= 0 && p->emb_dim <= 65536 &&
 	       p->emb_top_k >= 1 && p->emb_top_k <= 1024 && p->kf_meas > 0 && p->kf_pos >= 0 && p->kf_vel >= 0 &&
 	       p->kf_vel0 >= 0;
 }
@@ -517,7 +517,8 @@ int fl_tracker_update(struct fl_tracker *tr, double t, int64_t frame, const stru
 		struct track *trk = &tr->tracks[tr->act[k]];
 		int i = pl.trk_det[k];
 		if (i < 0) {
-			if (trk->state == TRACK_TENTATIVE || !pl.eligible[k] || t - trk->end > p->max_missed_s + 1e-9)
+			if ((trk->state == TRACK_TENTATIVE && t - trk->end > p->tentative_grace_s + 1e-9) || !pl.eligible[k] ||
+			    t - trk->end > p->max_missed_s + 1e-9)
 				trk->state = TRACK_ENDED;
 			continue;
 		}
@@ -645,4 +646,22 @@ int fl_tracker_get(const struct fl_tracker *tr, int i, struct fl_track_summary *
 		x[d][0] = k->kx[d][0];
 	state_box(x, out->kf_box);
 	return 0;
+}
+
+int fl_tracker_n_active(const struct fl_tracker *tr)
+{
+	return tr ? tr->n_act : 0;
+}
+
+int fl_tracker_predict(const struct fl_tracker *tr, int k, double t, int *id, float box[4])
+{
+	if (!tr || k < 0 || k >= tr->n_act || !box || !(t >= tr->last_t) || !isfinite(t))
+		return FL_EINVAL;
+	const struct track *trk = &tr->tracks[tr->act[k]];
+	double x[4][2], P[4][3];
+	kf_predict(&tr->p, trk, t, x, P);
+	state_box(x, box);
+	if (id)
+		*id = trk->id;
+	return trk->confirmed;
 }

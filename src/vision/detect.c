@@ -223,6 +223,7 @@ struct fl_detector {
 	float (*meshes)[FL_FACEMESH_N_POINTS][3]; /* per face of the last detection */
 	size_t meshes_cap;
 	int n_meshes; /* faces of the last detection */
+	struct fl_detector_stats st;
 	char errmsg[512];
 };
 
@@ -463,7 +464,7 @@ static int get_session(struct fl_detector *det, int in_h, int in_w, struct cache
 
 /* One pass: fit the image into in_h x in_w, run, decode candidates (in
 ** source pixels) onto det->dets. */
-static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_h, int in_w, float *scale)
+static int run_pass_(struct fl_detector *det, const struct fl_image *img, int in_h, int in_w, float *scale)
 {
 	struct cached_session *c;
 	int r = get_session(det, in_h, in_w, &c);
@@ -535,6 +536,15 @@ static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_
 	return 0;
 }
 
+static int run_pass(struct fl_detector *det, const struct fl_image *img, int in_h, int in_w, float *scale)
+{
+	double t0 = fl__now();
+	int r = run_pass_(det, img, in_h, in_w, scale);
+	det->st.t_blazeface += fl__now() - t0;
+	det->st.n_blazeface++;
+	return r;
+}
+
 /*
 ** A face larger than about MAX_LARGE_PASS_FACE px in the whole-picture
 ** pass's input is beyond what BlazeFace was trained for: that pass returns
@@ -573,6 +583,20 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 {
 	if (!det)
 		return FL_EINVAL;
+	return fl_detector_detect_at(det, img, det->p.long_side, det->p.short_side, det->p.close_up_pass, faces,
+	                             max_faces);
+}
+
+int fl_detector_detect_at(struct fl_detector *det, const struct fl_image *img, int long_side, int short_side,
+                          int close_up_pass, struct fl_face *faces, int max_faces)
+{
+	if (!det)
+		return FL_EINVAL;
+	if (long_side < 0 || short_side < 0 || long_side > 8192 || short_side > 8192 ||
+	    (long_side > 0 && short_side <= 0) || (long_side <= 0 && !close_up_pass)) {
+		set_err(det, "fl_detector_detect_at: bad pass sizes %dx%d", long_side, short_side);
+		return FL_EINVAL;
+	}
 	det->errmsg[0] = 0;
 	if (!img || !img->data || img->width <= 0 || img->height <= 0 || img->stride < 3 * img->width ||
 	    max_faces < 0 || (max_faces > 0 && !faces)) {
@@ -582,18 +606,18 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 	det->n_dets = 0;
 	int r, n_large = 0;
 	float large_scale = 0, close_scale = 0;
-	if (det->p.long_side > 0) {
+	if (long_side > 0) {
 		/* The whole picture fit into long x short (oriented like it). */
 		int landscape = img->width >= img->height;
-		double bw = landscape ? det->p.long_side : det->p.short_side;
-		double bh = landscape ? det->p.short_side : det->p.long_side;
+		double bw = landscape ? long_side : short_side;
+		double bh = landscape ? short_side : long_side;
 		double s = FL_MIN(bw / img->width, bh / img->height);
 		r = run_pass(det, img, round_up32(img->height * s), round_up32(img->width * s), &large_scale);
 		if (r < 0)
 			return r;
 		n_large = det->n_dets;
 	}
-	if (det->p.close_up_pass) {
+	if (close_up_pass) {
 		r = run_pass(det, img, CLOSE_UP_SIZE, CLOSE_UP_SIZE, &close_scale);
 		if (r < 0)
 			return r;
@@ -628,8 +652,11 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 			const float angle = det->p.verify_rotate ? atan2f(d->kp[FL_FACE_LEFT_EYE][1] - d->kp[FL_FACE_RIGHT_EYE][1],
 			                                                  d->kp[FL_FACE_LEFT_EYE][0] - d->kp[FL_FACE_RIGHT_EYE][0])
 			                                         : 0.0f;
+			double t0 = fl__now();
 			r = fl__facemesh_run(det->mesh_model, img, crop, angle, &f->face_score, det->meshes[n_out], err,
 			                     sizeof(err));
+			det->st.t_facemesh += fl__now() - t0;
+			det->st.n_facemesh++;
 			if (r < 0) {
 				set_err(det, "%s", err);
 				return r;
@@ -652,6 +679,7 @@ int fl_detector_detect(struct fl_detector *det, const struct fl_image *img, stru
 		f->box[1] = y1;
 		f->box[2] = FL_MAX(x2 - x1, 0.0f);
 		f->box[3] = FL_MAX(y2 - y1, 0.0f);
+		memcpy(f->raw_box, raw, sizeof(f->raw_box));
 		f->score = d->score;
 		memcpy(f->landmarks, d->kp, sizeof(f->landmarks));
 		n_out++;
@@ -692,9 +720,22 @@ int fl_detector_face_score(struct fl_detector *det, const struct fl_image *img, 
 	float crop[4];
 	fl_facemesh_crop_box(box, det->p.verify_scale, crop);
 	char err[400] = "";
+	double t0 = fl__now();
 	int r = fl__facemesh_run(det->mesh_model, img, crop, isfinite(angle) ? angle : 0.0f, score, mesh, err,
 	                         sizeof(err));
+	det->st.t_facemesh += fl__now() - t0;
+	det->st.n_facemesh++;
 	if (r < 0)
 		set_err(det, "%s", err);
 	return r;
+}
+
+void fl_detector_get_stats(const struct fl_detector *det, struct fl_detector_stats *st)
+{
+	if (!st)
+		return;
+	if (det)
+		*st = det->st;
+	else
+		memset(st, 0, sizeof(*st));
 }
