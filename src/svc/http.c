@@ -29,6 +29,7 @@
 #include "http_int.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -683,6 +684,17 @@ int fl_server_start(const struct fl_svc_config *cfg, struct fl_store *st, struct
 		snprintf(err, err_size, "upload directory %s does not exist", s->uploads);
 		rc = FL_ENOENT;
 		goto fail;
+	}
+
+	/* Uploads cut off by a crash (never acknowledged) are removed: this
+	** process is the only writer of DIR/uploads. */
+	DIR *ud = opendir(s->uploads);
+	if (ud) {
+		struct dirent *e;
+		while ((e = readdir(ud)))
+			if (strstr(e->d_name, ".tmp-") && unlinkat(dirfd(ud), e->d_name, 0) == 0)
+				fl_log(FL_LOG_INFO, "serve: removed the unfinished upload %s/%s", s->uploads, e->d_name);
+		closedir(ud);
 	}
 
 	int loopback = 0;

@@ -1052,8 +1052,17 @@ FL_TEST_T(svc_http_crash, 300)
 	submit_raw(&srv, shortv, NULL, b);
 	ASSERT_EQ(svct_stop(&srv, SIGKILL), -SIGKILL);
 
+	/* An upload the crash cut off (never acknowledged) is cleaned up. */
+	char stale[PATH_MAX + 64];
+	snprintf(stale, sizeof(stale), "%s/uploads/uSTALE.mp4.tmp-AbCdEf", srv.dir);
+	FILE *sf = fopen(stale, "w");
+	ASSERT(sf);
+	fputs("half an upload", sf);
+	fclose(sf);
+
 	/* Restart on the same data: the lease runs out, the job runs again. */
 	ASSERT_EQ(svct_start(&srv, NULL, extra), 0);
+	ASSERT(access(stale, F_OK) != 0);
 	j = svct_wait(&srv, a, "succeeded", 180);
 	ASSERT_MSG(json_integer_value(json_object_get(j, "attempts")) == 2, "attempts %lld",
 	           json_integer_value(json_object_get(j, "attempts")));
