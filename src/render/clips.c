@@ -96,6 +96,8 @@ static int one_clip(struct clipper *c, const struct fl_result_person *pe, double
 		AVRational atb = v->in.fmt->streams[v->audio[i]]->time_base;
 		a_start[i] = av_rescale_q(origin, vst->time_base, atb);
 		a_end[i] = av_rescale_q(v->first_pts + llround(t1 / v->tb), vst->time_base, atb);
+		if (out.atrans[i])
+			fl__atrans_range(out.atrans[i], 0, a_end[i] - a_start[i]);
 	}
 	int64_t n_frames = 0;
 	int video_done = 0;
@@ -115,7 +117,11 @@ static int one_clip(struct clipper *c, const struct fl_result_person *pe, double
 				i++;
 			int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
 			ret = 0;
-			if (ts == AV_NOPTS_VALUE || ts < a_start[i] || a_done[i]) {
+			if (out.atrans[i] && ts != AV_NOPTS_VALUE && !a_done[i] && ts < a_start[i] &&
+			    ts + pkt->duration > a_start[i]) {
+				/* re-encoded audio is cut to the sample: a packet across the start goes in */
+				ret = fl__vout_audio(&out, pkt, a_start[i], err, err_size);
+			} else if (ts == AV_NOPTS_VALUE || ts < a_start[i] || a_done[i]) {
 				/* before the clip, or after its end */
 			} else if (ts >= a_end[i]) {
 				a_done[i] = 1;

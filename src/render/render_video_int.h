@@ -165,9 +165,27 @@ int fl__vin_seek(struct fl__vin *v, double t, char *err, size_t err_size);
 int fl__vin_check_result(const struct fl__vin *v, const struct fl_result *r, char *err, size_t err_size);
 
 /*
+** Audio re-encoded to AAC (audio.c), for sources whose audio codec MP4
+** cannot hold.  fl__atrans_open adds the AAC stream to ofmt (before its
+** header is written); fl__atrans_packet decodes one packet of ist (pts/dts
+** minus offset, in ist's time base), encodes and writes what is ready;
+** pkt NULL flushes everything.
+*/
+struct fl__atrans;
+int fl__atrans_open(struct fl__atrans **out, const struct AVStream *ist, struct AVFormatContext *ofmt,
+                    const char *path, char *err, size_t err_size);
+int fl__atrans_packet(struct fl__atrans *a, struct AVFormatContext *ofmt, const struct AVPacket *pkt,
+                      int64_t offset, const char *path, char *err, size_t err_size);
+void fl__atrans_free(struct fl__atrans *a);
+/* Keep only the samples between lo and hi (ist's time base, after the
+** offset): a clip's audio cut to the sample. */
+void fl__atrans_range(struct fl__atrans *a, int64_t lo, int64_t hi);
+
+/*
 ** An MP4 being written under a temporary name: one H.264 (libx264,
 ** yuv420p) video stream of w x h in the source's video time base, and a
-** copy of each audio stream kept by vin.
+** copy of each audio stream kept by vin (re-encoded to AAC when MP4 cannot
+** hold its codec).
 */
 struct fl__vout {
 	struct AVFormatContext *fmt;
@@ -175,7 +193,8 @@ struct fl__vout {
 	struct AVPacket *pkt;
 	const struct fl__vin *vin;
 	int vstream;
-	int astream[8];           /* output index of vin->audio[i] */
+	int astream[8];           /* output index of vin->audio[i] (copied), -1 if none */
+	struct fl__atrans *atrans[8]; /* or its AAC re-encoder */
 	int64_t frame_dur;        /* one frame in the encoder's time base */
 	AVRational in_tb;         /* the source video's time base */
 	int64_t last_pts;

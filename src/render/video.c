@@ -331,6 +331,10 @@ static void vout_free(struct fl__vout *o)
 	}
 	avcodec_free_context(&o->enc);
 	av_packet_free(&o->pkt);
+	for (int i = 0; i < (int)FL_ARRAY_SIZE(o->atrans); i++) {
+		fl__atrans_free(o->atrans[i]);
+		o->atrans[i] = NULL;
+	}
 }
 
 int fl__vout_open(struct fl__vout *o, const char *path, const struct fl__vin *vin, int w, int h, int crf,
@@ -414,12 +418,23 @@ int fl__vout_open(struct fl__vout *o, const char *path, const struct fl__vin *vi
 	vst->avg_frame_rate = rate;
 	o->vstream = vst->index;
 
-	/* Audio: the packets are copied; a codec MP4 cannot hold is left out. */
+	/* Audio: the packets are copied; a codec MP4 cannot hold (PCM; FLAC,
+	** which this FFmpeg writes to MP4 only as experimental) is re-encoded
+	** to AAC, and left out with a warning if even that fails. */
 	for (int i = 0; i < vin->n_audio; i++) {
 		const AVStream *as = vin->in.fmt->streams[vin->audio[i]];
-		if (avformat_query_codec(of, as->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
-			fl_log(FL_LOG_WARN, "%s: its %s audio cannot be stored in MP4; left out of %s", vin->path,
-			       avcodec_get_name(as->codecpar->codec_id), path);
+		if (avformat_query_codec(of, as->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1 ||
+		    as->codecpar->codec_id == AV_CODEC_ID_FLAC) {
+			char msg[256];
+			r = fl__atrans_open(&o->atrans[i], as, o->fmt, path, msg, sizeof(msg));
+			if (r == FL_ENOMEM) {
+				fl__errf(err, err_size, "%s", msg);
+				ret = r;
+				goto fail;
+			}
+			if (r < 0)
+				fl_log(FL_LOG_WARN, "%s: its %s audio cannot be stored in MP4 (%s); left out", vin->path,
+				       avcodec_get_name(as->codecpar->codec_id), msg);
 			continue;
 		}
 		AVStream *ost = avformat_new_stream(o->fmt, NULL);
@@ -506,8 +521,11 @@ int fl__vout_audio(struct fl__vout *o, const AVPacket *pkt, int64_t offset, char
 {
 	int idx = -1;
 	for (int i = 0; i < o->vin->n_audio; i++)
-		if (o->vin->audio[i] == pkt->stream_index)
+		if (o->vin->audio[i] == pkt->stream_index) {
+			if (o->atrans[i])
+				return fl__atrans_packet(o->atrans[i], o->fmt, pkt, offset, o->path, err, err_size);
 			idx = o->astream[i];
+		}
 	if (idx < 0)
 		return 0;
 	int r = av_packet_ref(o->pkt, pkt);
@@ -537,6 +555,9 @@ int fl__vout_finish(struct fl__vout *o, int status, char *err, size_t err_size)
 	int r;
 	if (status == 0 && o->enc)
 		status = fl__vout_video(o, NULL, err, err_size);
+	for (int i = 0; i < (int)FL_ARRAY_SIZE(o->atrans) && status == 0; i++)
+		if (o->atrans[i])
+			status = fl__atrans_packet(o->atrans[i], o->fmt, NULL, 0, o->path, err, err_size);
 	if (status == 0 && o->header) {
 		r = av_write_trailer(o->fmt);
 		if (r < 0) {

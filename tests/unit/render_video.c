@@ -522,6 +522,52 @@ FL_TEST_T(render_video_rotated, 180)
 	fix_cleanup(&f);
 }
 
+/* A MOV with PCM audio, which MP4 cannot hold: the audio is re-encoded to
+** AAC (the whole of it in the annotated video, cut to the sample in the
+** clips) instead of being lost. */
+FL_TEST_T(render_video_pcm_audio, 180)
+{
+	struct fix f;
+	char mov[400], out[400], dir[400], path[600], cmd[1200], err[512] = "", *o = NULL;
+	fix_make(&f);
+	snprintf(mov, sizeof(mov), "%s/pcm.mov", f.dir);
+	snprintf(cmd, sizeof(cmd),
+	         "ffmpeg -hide_banner -nostdin -loglevel error -y -i '%s' -c:v copy -c:a pcm_s16le -ac 2 '%s' 2>&1",
+	         f.clip, mov);
+	int rc = fl_test_capture(cmd, &o);
+	ASSERT_MSG(rc == 0, "ffmpeg: %s", o ? o : "");
+	free(o);
+	struct probe src, pr;
+	ASSERT_OK(probe_file(mov, &src));
+	ASSERT_STR_CONTAINS(src.acodec, "pcm_s16le");
+
+	snprintf(out, sizeof(out), "%s/pcm-annotated.mp4", f.dir);
+	struct fl_render_opts ro = fl_render_default_opts();
+	ro.threads = 2;
+	ASSERT_MSG(fl_render_annotate(f.r, mov, out, &ro, err, sizeof(err)) == 0, "annotate: %s", err);
+	ASSERT_OK(probe_file(out, &pr));
+	ASSERT_EQ(pr.n_audio, 1);
+	ASSERT_STR_CONTAINS(pr.acodec, "aac");
+	ASSERT_EQ(pr.vpackets, 125);
+	ASSERT_NEAR(pr.adur, src.adur, 1.0 / 25);
+
+	snprintf(dir, sizeof(dir), "%s/pcm-clips", f.dir);
+	ASSERT_OK(mkdir(dir, 0755));
+	int n = fl_render_clips(f.r, mov, dir, &ro, err, sizeof(err));
+	ASSERT_MSG(n == f.r->n_persons, "clips: %d %s", n, err);
+	for (int p = 0; p < f.r->n_persons; p++) {
+		const struct fl_result_person *pe = &f.r->persons[p];
+		snprintf(path, sizeof(path), "%s/person-%d-1.mp4", dir, pe->id);
+		ASSERT_OK(probe_file(path, &pr));
+		ASSERT_EQ(pr.n_audio, 1);
+		ASSERT_STR_CONTAINS(pr.acodec, "aac");
+		double len = pe->segments[0].end - pe->segments[0].start;
+		ASSERT_NEAR(pr.vdur, len, 1.0 / 25 + 1e-3);
+		ASSERT_NEAR(pr.adur, len, 1.0 / 25 + 1e-3);
+	}
+	fix_cleanup(&f);
+}
+
 /* Nothing under the final name, no temporary file. */
 static void assert_clean(const char *dir, const char *name)
 {
