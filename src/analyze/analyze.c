@@ -49,6 +49,7 @@ struct follow {
 	float points[5][2];
 	float score;
 	double last_det_t; /* time the detector last found this track's face */
+	float raw[4];      /* its last box, unclipped (detected or followed) */
 	int valid;
 };
 
@@ -317,6 +318,7 @@ static int remember_follow(struct ctx *c, int n, double t)
 		memcpy(fo->points, c->faces[i].points, sizeof(fo->points));
 		fo->score = c->faces[i].score;
 		fo->last_det_t = t;
+		memcpy(fo->raw, b, sizeof(fo->raw));
 		fo->valid = 1;
 	}
 	return 0;
@@ -341,15 +343,6 @@ static float overlap(const float *a, const float *b)
 	return small > 0 ? in / small : 0;
 }
 
-/* 1 when box b overlaps one of the n faces' boxes (by 30 % of the smaller). */
-static int covered(const struct fl_face *faces, int n, const float *b)
-{
-	for (int i = 0; i < n; i++)
-		if (overlap(faces[i].box, b) > 0.3f)
-			return 1;
-	return 0;
-}
-
 /*
 ** Between full detections: look for each active track's face around its
 ** predicted box with FaceMesh alone.  A face whose score reaches
@@ -368,25 +361,49 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 		float pb[4];
 		if (fl_tracker_predict(c->tr, k, t, &id, pb) < 0 || id >= c->cap_fol || !c->fol[id].valid)
 			continue;
-		if (n0 > 0 && covered(c->faces, n0, pb))
-			continue; /* the detection pass found it (or the face it went to) */
 		struct follow *fo = &c->fol[id];
+		/* The detection of this pass that covers the prediction, if any. */
+		int cov = -1;
+		float best = 0.3f;
+		for (int j = 0; j < n0; j++) {
+			float o = overlap(c->faces[j].box, pb);
+			if (c->src[j] >= 0 && o > best) {
+				best = o;
+				cov = j;
+			}
+		}
+		/* FaceMesh's crop: the face's last box moved as the track
+		** predicts (not the Kalman-smoothed box itself: on a still face
+		** this is exactly the crop the detection verified, so the box
+		** rebuilt from the mesh does not jitter). */
+		struct fl_track_summary ts;
+		float cb[4];
+		memcpy(cb, pb, sizeof(cb));
+		if (fl_tracker_get(c->tr, id - 1, &ts) == 0 && ts.kf_box[2] > 0 && ts.kf_box[3] > 0) {
+			float sx = pb[2] / ts.kf_box[2], sy = pb[3] / ts.kf_box[3];
+			float cx = fo->raw[0] + 0.5f * fo->raw[2] + (pb[0] + 0.5f * pb[2]) - (ts.kf_box[0] + 0.5f * ts.kf_box[2]);
+			float cy = fo->raw[1] + 0.5f * fo->raw[3] + (pb[1] + 0.5f * pb[3]) - (ts.kf_box[1] + 0.5f * ts.kf_box[3]);
+			cb[2] = fo->raw[2] * sx;
+			cb[3] = fo->raw[3] * sy;
+			cb[0] = cx - 0.5f * cb[2];
+			cb[1] = cy - 0.5f * cb[3];
+		}
 		const float(*pt)[2] = (const float(*)[2])fo->points;
 		float angle = atan2f(pt[FL_FACE_POINT_LEFT_EYE][1] - pt[FL_FACE_POINT_RIGHT_EYE][1],
 		                     pt[FL_FACE_POINT_LEFT_EYE][0] - pt[FL_FACE_POINT_RIGHT_EYE][0]);
 		float score = 0;
-		int r = fl_detector_face_score(c->det, img, pb, angle, &score, c->mesh);
+		int r = fl_detector_face_score(c->det, img, cb, angle, &score, c->mesh);
 		if (r < 0) {
 			fl__errf(err, err_size, "%s: following a face at %.3f s: %s", c->path, t,
 			         fl_detector_errmsg(c->det));
 			return r;
 		}
 		if (!(score >= c->p.min_face_score))
-			continue;
+			continue; /* lost here; a covering detection stays as it is */
 		float x0, y0, x1, y1;
 		mesh_bbox((const float(*)[3])c->mesh, &x0, &y0, &x1, &y1);
 		float mw = x1 - x0, mh = y1 - y0;
-		struct fl_face *f = &c->faces[n];
+		struct fl_face ff, *f = &ff;
 		memset(f, 0, sizeof(*f));
 		f->raw_box[0] = x0 + fo->rel[0] * mw;
 		f->raw_box[1] = y0 + fo->rel[1] * mh;
@@ -403,8 +420,22 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 		f->score = fo->score;
 		f->face_score = score;
 		fl_facemesh_points((const float(*)[3])c->mesh, f->points);
-		c->src[n] = -1;
-		c->frec[n] = fo->last_det_t;
+		if (cov >= 0) {
+			/* The scout pass found this face too: the followed box (in the
+			** track's calibrated convention, from a full-size crop) is the
+			** better one when both agree; when they do not, the face jumped
+			** (a cut) and FaceMesh latched onto what was left in its crop:
+			** the detection stands. */
+			if (box_iou(f->box, c->faces[cov].box) >= 0.5f) {
+				f->score = c->faces[cov].score;
+				c->faces[cov] = *f;
+				c->src[cov] = -1;
+				fo->last_det_t = t;
+				memcpy(fo->points, f->points, sizeof(fo->points));
+				memcpy(fo->raw, f->raw_box, sizeof(fo->raw));
+			}
+			continue;
+		}
 		/* FaceMesh also "finds" a face that is only partly in its crop --
 		** a face that jumped away, or another one that came near.  A
 		** followed face overlapping a detected one is that one; two
@@ -415,19 +446,23 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 		for (int j = n0; j < n && !drop; j++) {
 			if (overlap(c->faces[j].box, f->box) <= 0.3f)
 				continue;
-			if (c->frec[j] > c->frec[n] || (c->frec[j] == c->frec[n] && c->faces[j].face_score >= score)) {
-				drop = 1;
-			} else {
+			drop = 1;
+			if (c->frec[j] < fo->last_det_t ||
+			    (c->frec[j] == fo->last_det_t && c->faces[j].face_score < score)) {
 				/* This one wins: it takes the loser's slot. */
 				c->faces[j] = *f;
-				c->frec[j] = c->frec[n];
+				c->frec[j] = fo->last_det_t;
 				memcpy(fo->points, f->points, sizeof(fo->points));
-				drop = 1;
+				memcpy(fo->raw, f->raw_box, sizeof(fo->raw));
 			}
 		}
 		if (drop)
 			continue;
+		c->faces[n] = *f;
+		c->src[n] = -1;
+		c->frec[n] = fo->last_det_t;
 		memcpy(fo->points, f->points, sizeof(fo->points));
+		memcpy(fo->raw, f->raw_box, sizeof(fo->raw));
 		n++;
 	}
 	return n;

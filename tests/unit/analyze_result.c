@@ -337,8 +337,11 @@ FL_TEST_T(analyze_pipeline_still, 300)
 			ASSERT_EQ(d->frame, 5 * k);
 			ASSERT(d->box[0] >= -1 && d->box[1] >= -1 && d->box[2] > 20 &&
 			       d->box[0] + d->box[2] <= r->video.width + 1 && d->box[1] + d->box[3] <= r->video.height + 1);
-			/* A still: the box does not move. */
-			ASSERT_NEAR(d->box[0], tk->detections[0].box[0], 3.0);
+			/* A still: the box does not move (beyond the few per cent by
+			** which FaceMesh's box, on followed frames, differs from
+			** BlazeFace's). */
+			ASSERT_NEAR(d->box[0], tk->detections[0].box[0], 0.04 * tk->detections[0].box[2]);
+			ASSERT_NEAR(d->box[2], tk->detections[0].box[2], 0.04 * tk->detections[0].box[2]);
 		}
 	}
 	ASSERT(r->stats.peak_rss > 0);
