@@ -620,6 +620,7 @@ static enum MHD_Result submit_finish(struct MHD_Connection *c, struct fl__req *r
 	int rc = ptext ? fl_store_enqueue(s->st, &n, &job, &created) : FL_ENOMEM;
 	free(ptext);
 	if (rc < 0) {
+		fl_job_clear(&job);
 		if (final[0])
 			unlink(final);
 		ret = fl__http_error(c, rq, 500, "store", "cannot enqueue the job: %s",
@@ -777,6 +778,8 @@ static int load_job(struct MHD_Connection *c, struct fl__req *rq, const char *id
 {
 	memset(j, 0, sizeof(*j));
 	int rc = fl_store_get(rq->srv->st, id, j);
+	if (rc < 0)
+		fl_job_clear(j);
 	if (rc == FL_ENOENT) {
 		*ret = fl__http_error(c, rq, 404, "no_such_job", "no job \"%s\"", id);
 		return -1;
@@ -917,6 +920,8 @@ static enum MHD_Result cancel_job(struct MHD_Connection *c, struct fl__req *rq, 
 	struct fl_job j;
 	memset(&j, 0, sizeof(j));
 	int rc = fl_store_cancel(rq->srv->st, id, &j);
+	if (rc < 0)
+		fl_job_clear(&j); /* the store may have read the job before refusing */
 	if (rc == FL_ENOENT)
 		return fl__http_error(c, rq, 404, "no_such_job", "no job \"%s\"", id);
 	if (rc == FL_EBUSY) {
