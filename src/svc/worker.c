@@ -827,6 +827,7 @@ int fl_workers_start(const struct fl_svc_config *cfg, struct fl_store *st, struc
 		return e;
 	}
 	w->t0 = fl__now();
+	ring_push(w, w->t0); /* frames/s counts from the start */
 
 	char host[64] = "host";
 	gethostname(host, sizeof(host));
@@ -896,7 +897,7 @@ void fl_workers_stats(struct fl_workers *w, struct fl_worker_stats *s)
 		if (base < 0 || w->ring[i].t <= now - FPS_WINDOW_S)
 			base = i;
 	}
-	if (base >= 0 && now - w->ring[base].t > 0.5)
+	if (base >= 0 && now - w->ring[base].t > 0.1)
 		s->fps = (double)(s->frames_analysed - w->ring[base].frames) / (now - w->ring[base].t);
 	s->t_decode_wait = w->t_stage[0];
 	s->t_detect = w->t_stage[1];

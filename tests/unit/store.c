@@ -622,6 +622,9 @@ static void *claim_loop(void *arg)
 		pthread_mutex_unlock(c->out_mu);
 		c->n++;
 		fl_job_clear(&j);
+		/* A moment of "work", as a real worker would spend. */
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
 	}
 	if (r != FL_ENOENT)
 		fprintf(stderr, "claim: %d %s\n", r, fl_store_errmsg(c->s));
@@ -629,16 +632,19 @@ static void *claim_loop(void *arg)
 }
 
 /* Child: one store shared by two threads claiming until the queue is
-** empty; ids go to OUT. */
-static int claim_child(const char *dir, int k, const char *outpath)
+** empty; ids go to OUT.  It says it is ready on `ready` and starts when
+** `go` reaches end of file, so both processes claim at the same time. */
+static int claim_child(const char *dir, int k, const char *outpath, int ready, int go)
 {
 	struct fl_store *s = NULL;
-	char err[256];
+	char err[256], rc = 'r';
 	if (fl_store_open(dir, &s, err, sizeof(err)) < 0)
 		return 2;
 	FILE *out = fopen(outpath, "w");
 	if (!out)
 		return 2;
+	if (write(ready, &rc, 1) != 1 || read(go, &rc, 1) != 0)
+		return 4;
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct claimer c[2];
 	pthread_t th[2];
@@ -674,13 +680,27 @@ FL_TEST(store_two_processes_claim)
 
 	pid_t pid[2];
 	char outs[2][256];
+	int ready[2], go[2];
+	ASSERT_EQ(pipe(ready), 0);
+	ASSERT_EQ(pipe(go), 0);
 	for (int k = 0; k < 2; k++) {
 		snprintf(outs[k], sizeof(outs[k]), "%s/claims%d.txt", dir, k);
 		pid[k] = fork();
 		ASSERT(pid[k] >= 0);
-		if (pid[k] == 0)
-			_exit(claim_child(dir, k, outs[k]));
+		if (pid[k] == 0) {
+			close(go[1]);
+			_exit(claim_child(dir, k, outs[k], ready[1], go[0]));
+		}
 	}
+	/* Both open and waiting: start them together. */
+	for (int got = 0; got < 2;) {
+		char c2[2];
+		ssize_t m = read(ready[0], c2, (size_t)(2 - got));
+		ASSERT(m > 0);
+		got += (int)m;
+	}
+	close(go[1]);
+	close(go[0]);
 	for (int k = 0; k < 2; k++) {
 		int st;
 		ASSERT_EQ(waitpid(pid[k], &st, 0), pid[k]);
