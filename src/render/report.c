@@ -563,6 +563,12 @@ static void write_analysis(FILE *f, const struct fl_result *r)
 		snprintf(b, sizeof(b), "%g frames/s", p->fps);
 		row2(f, "Analysis rate", b);
 	}
+	if (p->detect_interval > 0 && p->full_interval > 0)
+		snprintf(b, sizeof(b), "full detector every %g s, a pass for new faces every %g s, faces followed between",
+		         p->full_interval, p->detect_interval);
+	else
+		snprintf(b, sizeof(b), "full detector on every analysed frame");
+	row2(f, "Detection", b);
 	snprintf(b, sizeof(b), "%g s", p->gap);
 	row2(f, "Gap joined", b);
 	snprintf(b, sizeof(b), "%g", p->min_score);
@@ -595,6 +601,8 @@ static void write_analysis(FILE *f, const struct fl_result *r)
 	snprintf(b, sizeof(b), "%lld decoded, %lld analysed, %lld damaged, %lld missing", (long long)s->frames_decoded,
 	         (long long)s->frames_analysed, (long long)s->frames_corrupt, (long long)s->frames_missing);
 	row2(f, "Frames", b);
+	snprintf(b, sizeof(b), "%lld of the analysed frames", (long long)s->frames_full);
+	row2(f, "Full detections", b);
 	snprintf(b, sizeof(b), "%lld in %d track%s", (long long)s->detections, r->n_tracks, r->n_tracks == 1 ? "" : "s");
 	row2(f, "Detections", b);
 	if (s->t_total > 0 && r->video.duration > 0)

@@ -7,9 +7,10 @@
 ** The reader is strict about what the writer always writes -- every key it
 ** emits must be present with its JSON type (integers as integers, times as
 ** numbers, flags as booleans), "v" must be 1 -- and ignores keys it does not
-** know (the format allows later minor revisions to add keys).  The only key
-** it tolerates missing is stats.frames_missing, which v1 writers before it
-** did not emit.  Cross references are checked too (a track's person exists,
+** know (the format allows later minor revisions to add keys).  The keys
+** added to v1 after its first writers may be missing (stats.frames_missing,
+** frames_full and models, params.detect_interval and full_interval); they
+** then take the value that describes those older runs.  Cross references are checked too (a track's person exists,
 ** a person's track ids exist, segments are ordered), because the renderers
 ** follow them.  Any failure is FL_ECORRUPT with a message naming the file
 ** and the field ("r.json: persons[1].segments[0].end: expected a number"),
@@ -314,6 +315,15 @@ static int load_params(struct ld *L, json_t *root, struct fl_result *r)
 	    (rc = get_strdup(L, o, w, "models", &r->models_dir)) < 0)
 		return rc;
 	p->models_dir = r->models_dir;
+	/* The detection schedule came later in v1: absent means the full
+	** detector on every analysed frame (0). */
+	p->detect_interval = 0;
+	p->full_interval = 0;
+	if ((json_object_get(o, "detect_interval") &&
+	     (rc = get_num(L, o, w, "detect_interval", 0, BIG, &p->detect_interval)) < 0) ||
+	    (json_object_get(o, "full_interval") &&
+	     (rc = get_num(L, o, w, "full_interval", 0, BIG, &p->full_interval)) < 0))
+		return rc;
 	return 0;
 }
 
@@ -522,6 +532,28 @@ static int load_stats(struct ld *L, json_t *root, struct fl_result_stats *s)
 	for (size_t i = 0; i < FL_ARRAY_SIZE(times); i++)
 		if ((rc = get_num(L, t, "stats.time", times[i].key, 0, BIG, times[i].v)) < 0)
 			return rc;
+	/* Later v1 additions, optional: frames that ran the full detector
+	** (absent: all of them) and the per-model times. */
+	s->frames_full = s->frames_analysed;
+	if (json_object_get(o, "frames_full") &&
+	    (rc = get_i64(L, o, w, "frames_full", 0, INT64_MAX, &s->frames_full)) < 0)
+		return rc;
+	if (json_object_get(o, "models")) {
+		json_t *m = field(L, o, w, "models", T_OBJ, &rc);
+		if (!m)
+			return rc;
+		for (int i = 0; i < FL_PROFILE_N; i++) {
+			const char *name = fl_profile_model_name(i);
+			if (!json_object_get(m, name))
+				continue;
+			char wm[64];
+			snprintf(wm, sizeof(wm), "stats.models.%s", name);
+			json_t *e = field(L, m, "stats.models", name, T_OBJ, &rc);
+			if (!e || (rc = get_num(L, e, wm, "seconds", 0, BIG, &s->t_model[i])) < 0 ||
+			    (rc = get_i64(L, e, wm, "runs", 0, INT64_MAX, &s->n_model[i])) < 0)
+				return rc ? rc : FL_ECORRUPT;
+		}
+	}
 	return get_i64(L, o, w, "peak_rss", 0, INT64_MAX, &s->peak_rss);
 }
 
@@ -612,6 +644,12 @@ int fl__result_load_buffer(const char *data, size_t size, const char *name, stru
 	json_t *root = json_loadb(data, size, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		if (json_error_code(&je) == json_error_out_of_memory) {
+			fl__errf(err, err_size, "%s: out of memory parsing the result", L.file);
+			return FL_ENOMEM;
+		}
+		/* jansson reports a failed allocation as out_of_memory, or with no
+		** position at all when it fails before parsing starts. */
+		if (je.line < 0 && !je.text[0]) {
 			fl__errf(err, err_size, "%s: out of memory parsing the result", L.file);
 			return FL_ENOMEM;
 		}
