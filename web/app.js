@@ -21,6 +21,8 @@ const state = {
 	lastFrames: null,        // {t, frames} for the throughput figure
 	fps: 0,
 	thumbUrls: [],
+	failures: [],            // recent failed and dead jobs (GET /v1/jobs?state=...)
+	polls: 0,
 };
 
 function headers(extra) {
@@ -158,7 +160,11 @@ function showJobs(jobs) {
 	tb.replaceChildren(...jobs.map(jobRow));
 	$('jobs-empty').hidden = jobs.length > 0;
 	$('jobs-count').textContent = jobs.length ? '(' + jobs.length + ' most recent)' : '';
-	const bad = jobs.filter((j) => j.state === 'failed' || j.state === 'dead').slice(0, 8);
+	/* Failures among the listed jobs plus older ones fetched every few seconds. */
+	const seen = new Set();
+	const bad = jobs.filter((j) => j.state === 'failed' || j.state === 'dead').concat(state.failures)
+		.filter((j) => !seen.has(j.id) && seen.add(j.id))
+		.sort((a, b) => (b.finished || b.updated || 0) - (a.finished || a.updated || 0)).slice(0, 8);
 	$('failures').replaceChildren(...bad.map((j) => el('li', {},
 		el('div', {}, el('span', { class: 'state ' + j.state }, j.state), ' ', el('code', {}, j.id), ' ',
 			el('span', { class: 'muted' }, j.video + ' · ' + fmtAgo(j.finished || j.updated) + ' · ' + j.attempts + ' attempt(s)')),
@@ -303,6 +309,11 @@ async function poll() {
 	if (polling) return;
 	polling = true;
 	try {
+		if (state.polls++ % 5 === 0) {
+			const lists = await Promise.all(['failed', 'dead'].map((st) => api('/v1/jobs?limit=8&state=' + st)));
+			state.failures = [];
+			for (const r of lists) if (r.ok) state.failures.push(...((await r.json()).jobs || []));
+		}
 		const [jr, mr] = await Promise.all([api('/v1/jobs?limit=50'), api('/metrics')]);
 		if (jr.ok) showJobs((await jr.json()).jobs || []);
 		if (mr.ok) showMetrics(parseMetrics(await mr.text()));
