@@ -142,9 +142,12 @@ bench: setup
 	$(MAKE) --no-print-directory all models
 	bench/peers/run.sh --faceline $(BUILD)/faceline
 
+# The README's first command: analyse an example video made from the photos
+# of face-api's npm package (tools/make-example.sh) and print its table.
 demo: setup
 	$(MAKE) --no-print-directory all models
-	$(BUILD)/faceline detect models/samples/sample1.jpg
+	@[ -f $(BUILD)/example/example.mp4 ] || tools/make-example.sh $(BUILD)/example/example.mp4
+	$(BUILD)/faceline analyze $(BUILD)/example/example.mp4 -o $(BUILD)/example/result.json
 
 # Every exported symbol carries the fl_ prefix (SQLite's checksymbols).
 checksymbols: $(BUILD)/libfaceline.a

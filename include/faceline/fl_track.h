@@ -147,6 +147,11 @@ void fl_tracker_destroy(struct fl_tracker *tr);
 int fl_tracker_update(struct fl_tracker *tr, double t, int64_t frame, const struct fl_track_det *dets, int n,
                       int *track_ids);
 
+/* A shot cut: end all active tracks now (a face in the next shot starts a
+** new track; the clustering decides whether it is the same person).
+** Later updates go on as usual.  Returns 0, or FL_EINVAL after finish. */
+int fl_tracker_cut(struct fl_tracker *tr);
+
 /* End all tracks (at the end of the video).  Later updates fail with
 ** FL_EINVAL.  Allocates nothing; returns 0. */
 int fl_tracker_finish(struct fl_tracker *tr);

@@ -79,6 +79,8 @@ struct ctx {
 	double last_detect_t; /* ... and of the last detection pass (full or scout) */
 	int have_full;
 	double half_dt;     /* half the sampling interval, seconds */
+	float sig[16 * 9];  /* the last analysed frame's signature (shot_cut) */
+	int have_sig;
 	struct rec *recs;
 	size_t n_recs, cap_recs;
 	struct fl_result_stats st;
@@ -532,6 +534,51 @@ static int embed_faces(struct ctx *c, const struct fl_image *img, double t, int 
 	return 0;
 }
 
+/*
+** Shot cuts.  Following a face across a cut would hand its track to
+** whatever face sits near the same place in the next shot, so a cut
+** ends all tracks (fl_tracker_cut) and forces a full detection; the
+** clustering then decides who in the new shot was seen before.  A frame's
+** signature is the mean luma of a 16 x 9 grid (4 x 4 samples a cell); a
+** cut is a mean absolute change of more than CUT_THRESHOLD levels between
+** consecutive analysed frames, well above what a pan or a moving person
+** gives at 5 frames/s.
+*/
+#define SIG_W 16
+#define SIG_H 9
+#define CUT_THRESHOLD 24.0f
+
+static void frame_signature(const struct fl_image *img, float *sig)
+{
+	for (int cy = 0; cy < SIG_H; cy++)
+		for (int cx = 0; cx < SIG_W; cx++) {
+			float sum = 0;
+			for (int sy = 0; sy < 4; sy++)
+				for (int sx = 0; sx < 4; sx++) {
+					int x = (int)(((cx * 4 + sx) + 0.5) * img->width / (SIG_W * 4));
+					int y = (int)(((cy * 4 + sy) + 0.5) * img->height / (SIG_H * 4));
+					const uint8_t *px = img->data + (size_t)y * (size_t)img->stride + 3 * (size_t)x;
+					sum += 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+				}
+			sig[cy * SIG_W + cx] = sum / 16;
+		}
+}
+
+/* 1 when this frame starts a new shot (updates c->sig). */
+static int shot_cut(struct ctx *c, const struct fl_image *img)
+{
+	float sig[SIG_W * SIG_H];
+	frame_signature(img, sig);
+	float d = 0;
+	for (int i = 0; i < SIG_W * SIG_H; i++)
+		d += fabsf(sig[i] - c->sig[i]);
+	d /= SIG_W * SIG_H;
+	int cut = c->have_sig && d > CUT_THRESHOLD;
+	memcpy(c->sig, sig, sizeof(sig));
+	c->have_sig = 1;
+	return cut;
+}
+
 /* Detect (or follow), embed, classify and track the faces of one frame.
 ** The frame stays owned by the caller.
 **
@@ -549,7 +596,10 @@ static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, si
 	double t0 = fl__now();
 	const struct fl_detector_params dp = fl_detector_default_params();
 	double di = c->p.detect_interval, fi = c->p.full_interval;
-	int full = !c->have_full || di <= 0 || fi <= 0 || fr->t - c->last_full_t >= fi - c->half_dt;
+	int cut = shot_cut(c, &img);
+	if (cut)
+		fl_tracker_cut(c->tr);
+	int full = cut || !c->have_full || di <= 0 || fi <= 0 || fr->t - c->last_full_t >= fi - c->half_dt;
 	int scout = !full && fr->t - c->last_detect_t >= di - c->half_dt;
 	int n = 0;
 	if (full || scout) {
@@ -721,6 +771,12 @@ static int build_result(struct ctx *c, struct fl_result *res, char *err, size_t 
 			sum[i].n_dets = 1;
 	memset(n_det, 0, ((size_t)n_all + 1) * sizeof(*n_det));
 	int n_persons = fl_cluster_tracks(sum, n_conf, NULL, person);
+	if (fl_log_get_level() >= FL_LOG_DEBUG)
+		for (int i = 0; i < n_conf; i++)
+			for (int j = i + 1; j < n_conf; j++)
+				if (sum[i].emb && sum[j].emb)
+					fl_log(FL_LOG_DEBUG, "tracks %d and %d: cosine %.3f", sum[i].id, sum[j].id,
+					       fl_embed_cosine(sum[i].emb, sum[j].emb, FL_EMBED_DIM));
 	for (int i = 0; n_persons >= 0 && i < n_conf; i++)
 		fl_log(FL_LOG_DEBUG, "track %d: %.2f-%.2f s, %d detections, %d embeddings -> person %d", sum[i].id,
 		       sum[i].start, sum[i].end, sum[i].n_dets, sum[i].n_emb, person[i]);

@@ -597,6 +597,20 @@ fail:
 	return FL_ENOMEM;
 }
 
+int fl_tracker_cut(struct fl_tracker *tr)
+{
+	if (!tr || tr->finished)
+		return FL_EINVAL;
+	for (int k = 0; k < tr->n_act; k++) {
+		struct track *trk = &tr->tracks[tr->act[k]];
+		trk->state = TRACK_ENDED;
+		fl_free(trk->topk);
+		trk->topk = NULL;
+	}
+	tr->n_act = 0;
+	return 0;
+}
+
 int fl_tracker_finish(struct fl_tracker *tr)
 {
 	if (!tr)
