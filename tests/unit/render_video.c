@@ -323,6 +323,17 @@ FL_TEST_T(render_video_annotate, 180)
 	double in_out = edge_match(&pa, d->box, yuv, 28), in_src = edge_match(&ps, d->box, yuv, 28);
 	ASSERT_MSG(in_out > 0.85, "box colour on %.0f%% of the edges at t=%.2f", 100 * in_out, d->t);
 	ASSERT_MSG(in_src < 0.1, "source already has the colour on %.0f%% of the edges", 100 * in_src);
+	/* The label above the box: its background in the person's colour, and
+	** dark text on it ("P1 ..."; yellow takes black ink). */
+	int lab_bg = 0, lab_ink = 0, lab_n = 0;
+	for (int y = (int)d->box[1] - 10; y < (int)d->box[1] - 2; y++)
+		for (int x = (int)d->box[0] + 2; x < (int)d->box[0] + 16; x++) {
+			lab_n++;
+			lab_bg += pix_match(&pa, x, y, yuv, 28);
+			lab_ink += pa.y[(size_t)y * pa.w + x] < 60 && ps.y[(size_t)y * ps.w + x] > 60;
+		}
+	ASSERT_MSG(lab_bg > lab_n / 3, "label background on %d of %d pixels", lab_bg, lab_n);
+	ASSERT_MSG(lab_ink > 8, "label text: %d dark pixels", lab_ink);
 	free(pa.y);
 	free(ps.y);
 
