@@ -30,6 +30,8 @@ static void analyze_usage(FILE *f)
 	           "  --full-every S    seconds between full-resolution searches (default 1.2)\n"
 	           "  --threads N threads per model and for decoding (default: the CPUs available)\n"
 	           "  --profile   print the time per stage and per model to stderr\n"
+	           "  --predecode (bench) decode the whole video first, then analyse: each stage's\n"
+	           "              standalone speed; memory grows with the video\n"
 	           "  --quiet     no progress bar and no warnings\n");
 	fputs("  Outputs made from the result (docs/outputs.md):\n", f);
 	fputs(app_outputs_usage, f);
@@ -148,6 +150,8 @@ int cmd_analyze(int argc, char **argv)
 			quiet = 1;
 		else if (!strcmp(a, "--every-frame"))
 			p.every_frame = 1;
+		else if (!strcmp(a, "--predecode"))
+			p.predecode = 1;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			analyze_usage(stdout);
 			return FL_EXIT_OK;

@@ -79,6 +79,11 @@ struct fl_analyze_params {
 	** 1.2; either 0 = the full detector on every analysed frame. */
 	double detect_interval;
 	double full_interval;
+	/* 1: decode the whole video first (frames held in memory, which then
+	** grows with the video), then analyse: the stages' standalone
+	** throughputs for bench/video.sh (stats.t_decode_wait is then the
+	** decode stage alone).  Default 0. */
+	int predecode;
 	struct fl_media_limits limits; /* default fl_media_default_limits() */
 	/* Called on the analysing thread (the caller's); may be NULL. */
 	fl_analyze_progress_fn progress;

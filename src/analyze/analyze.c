@@ -993,38 +993,71 @@ int fl_analyze_file(const char *path, const struct fl_analyze_params *params, st
 		c.half_dt = 0.5 / rate;
 	}
 
-	/* The analysis loop: one sampled frame at a time. */
+	/* The analysis loop: one sampled frame at a time.  With predecode (a
+	** bench of the stages) the decoder first runs alone to the end, its
+	** frames held in `held`, and then the analysis runs alone on them. */
 	progress(&c, "analyse");
+	struct fl_frame **held = NULL;
+	size_t n_held = 0, cap_held = 0, next_held = 0;
+	int decoding = 1;
 	for (;;) {
 		if (canceled(&c)) {
 			fl_decoder_cancel(c.dec);
 			r = FL_ECANCELED;
 			fl__errf(err, err_size, "%s: analysis canceled", path);
-			goto fail;
+			goto fail_held;
 		}
-		double t0 = fl__now();
-		r = fl_decoder_receive(c.dec, &fr);
-		c.st.t_decode_wait += fl__now() - t0;
-		if (r == FL_EOF)
-			break;
-		if (r < 0) {
-			if (r != FL_ECANCELED && c.st.frames_analysed > 0) {
-				/* Keep what was analysed before the damage. */
-				fl_log(FL_LOG_WARN, "%s: decoding stopped at %.3f s: %s", path, c.video_time,
-				       fl_decoder_errmsg(c.dec));
-				break;
+		if (decoding) {
+			double t0 = fl__now();
+			r = fl_decoder_receive(c.dec, &fr);
+			c.st.t_decode_wait += fl__now() - t0;
+			if (r == FL_EOF) {
+				r = 0;
+				decoding = 0;
+			} else if (r < 0) {
+				if (r != FL_ECANCELED && (c.st.frames_analysed > 0 || n_held > 0)) {
+					/* Keep what was analysed before the damage. */
+					fl_log(FL_LOG_WARN, "%s: decoding stopped at %.3f s: %s", path, c.video_time,
+					       fl_decoder_errmsg(c.dec));
+					decoding = 0;
+				} else {
+					fl__errf(err, err_size, "%s",
+					         r == FL_ECANCELED ? "analysis canceled" : fl_decoder_errmsg(c.dec));
+					goto fail_held;
+				}
+			} else if (c.p.predecode) {
+				if (n_held == cap_held) {
+					size_t cap = cap_held ? 2 * cap_held : 64;
+					struct fl_frame **nh = fl_realloc(held, cap * sizeof(*nh));
+					if (!nh) {
+						r = FL_ENOMEM;
+						fl__errf(err, err_size, "out of memory holding decoded frames");
+						goto fail_held;
+					}
+					held = nh;
+					cap_held = cap;
+				}
+				held[n_held++] = fr;
+				fr = NULL;
+				continue;
 			}
-			fl__errf(err, err_size, "%s", r == FL_ECANCELED ? "analysis canceled" : fl_decoder_errmsg(c.dec));
-			goto fail;
+		}
+		if (!fr) {
+			if (decoding || next_held == n_held)
+				break;
+			fr = held[next_held];
+			held[next_held++] = NULL;
 		}
 		r = analyse_frame(&c, fr, err, err_size);
 		c.video_time = fr->t;
 		fl_frame_unrefp(&fr);
 		if (r < 0)
-			goto fail;
+			goto fail_held;
 		c.st.frames_analysed++;
 		progress(&c, "analyse");
 	}
+	fl_free(held);
+	held = NULL;
 	fl_tracker_finish(c.tr);
 
 	/* Persons and the result. */
@@ -1078,6 +1111,10 @@ int fl_analyze_file(const char *path, const struct fl_analyze_params *params, st
 	*out = res;
 	return 0;
 
+fail_held:
+	for (size_t i = next_held; i < n_held; i++)
+		fl_frame_unrefp(&held[i]);
+	fl_free(held);
 fail:
 	fl_frame_unrefp(&fr);
 	fl_result_destroy(res);
