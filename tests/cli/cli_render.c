@@ -160,6 +160,18 @@ FL_TEST_T(cli_render_outputs, 300)
 	free(vtt);
 	free(html);
 
+	/* Another video than the one analysed: refused, nothing written. */
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+	         "ffmpeg -v error -y -f lavfi -i color=c=gray:s=160x120:r=10:d=5 -pix_fmt yuv420p -c:v libx264 '%s'",
+	         tp("other.mp4"));
+	ASSERT(system(cmd) == 0);
+	rc = faceline(&out, "render r.json --report c.html --video other.mp4");
+	ASSERT_MSG(rc == 1, "another video: exit %d\n%s", rc, out);
+	ASSERT_STR_CONTAINS(out, "160x120");
+	free(out);
+	ASSERT(access(tp("c.html"), F_OK) != 0);
+
 	/* The video outputs through the same flags. */
 	ASSERT(mkdir(tp("clips"), 0755) == 0);
 	rc = faceline(&out, "render r.json --annotate ann.mp4 --clips clips --crop --quiet");
