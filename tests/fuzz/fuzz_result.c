@@ -40,9 +40,24 @@ static char *to_json(const struct fl_result *r, size_t *n)
 	return buf;
 }
 
+static char dir[64];
+
+/* Remove the outputs and their folder when the fuzzer exits. */
+static void cleanup(void)
+{
+	static const char *const names[] = {"out.vtt", "out.srt", "out.csv", "out.html"};
+	char path[128];
+	if (strcmp(dir, "/tmp") == 0)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[64];
 	char err[512] = "", path[128];
 	struct fl_result *r = NULL, *r2 = NULL;
 
@@ -50,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof(dir), "/dev/shm/fl_fuzz_result_XXXXXX");
 		if (!mkdtemp(dir))
 			snprintf(dir, sizeof(dir), "/tmp");
+		atexit(cleanup);
 		fl_log_set_level(FL_LOG_ERROR);
 	}
 	int rc = fl__result_load_buffer((const char *)data, size, "fuzz.json", &r, err, sizeof(err));
