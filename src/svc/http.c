@@ -5,7 +5,9 @@
 **
 ** Threads: libmicrohttpd runs one thread per connection (MHD_USE_POLL, so
 ** descriptors above FD_SETSIZE work); handlers only do I/O and quick store
-** calls -- analysis runs in the workers (worker.c).
+** calls -- analysis runs in the workers (worker.c).  Connection threads run
+** at a lower priority (nice + FL__HTTP_NICE) so that heavy polling takes
+** little CPU time from the analyses.
 **
 ** Limits against hostile clients:
 **   - at most FL__MAX_CONNS connections, FL__MAX_PER_IP from one address;
@@ -39,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +57,7 @@
 #define FL__MAX_PER_IP 256
 #define FL__CONN_MEMORY (64 * 1024)
 #define FL__DEFAULT_TIMEOUT 10
+#define FL__HTTP_NICE 10 /* added to the nice value of connection threads */
 
 static double now_s(void)
 {
@@ -189,6 +194,18 @@ static void conn_mark(struct fl_server *s, struct MHD_Connection *c, int in_requ
 	struct fl__conn *k = ci ? ci->socket_context : NULL;
 	if (!k)
 		return;
+	if (in_request && !k->niced) {
+		/* This is the connection's own thread (one per connection):
+		** lower its priority so that a flood of requests slows the
+		** analyses as little as possible; the answers only wait when
+		** the CPUs are busy. */
+		pid_t tid = (pid_t)syscall(SYS_gettid);
+		errno = 0;
+		int prio = getpriority(PRIO_PROCESS, (id_t)tid);
+		if (errno == 0)
+			setpriority(PRIO_PROCESS, (id_t)tid, prio + FL__HTTP_NICE > 19 ? 19 : prio + FL__HTTP_NICE);
+		k->niced = 1;
+	}
 	pthread_mutex_lock(&s->mu);
 	k->in_request = in_request;
 	k->since = now_s();

@@ -70,6 +70,7 @@ struct fl__conn {
 	int fd;
 	int in_request;     /* 1 once the current request's headers arrived */
 	double since;       /* when the current request's headers began (or the idle wait) */
+	int niced;          /* its thread's priority was lowered (FL__HTTP_NICE) */
 };
 
 /* Kind of body a POST /v1/jobs carries. */
