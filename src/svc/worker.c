@@ -459,7 +459,10 @@ static void run_job(struct wk *k, const struct fl_job *job)
 	int r;
 
 	/* A job claimed while a graceful stop began goes straight back. */
-	if (__atomic_load_n(&w->stop, __ATOMIC_RELAXED) && w->graceful) {
+	pthread_mutex_lock(&w->mu);
+	int stop_now = w->stop && w->graceful;
+	pthread_mutex_unlock(&w->mu);
+	if (stop_now) {
 		if (fl_store_release(w->st, job->id, k->name) < 0)
 			fl_log(FL_LOG_ERROR, "serve: releasing job %s: %s", job->id, fl_store_errmsg(w->st));
 		return;
