@@ -95,6 +95,7 @@ struct fl__req {
 	int fd;
 	char tmp[FL__HTTP_PATH_MAX];
 	char ext[16];
+	char name[72];      /* the client's file name, made safe, without extension ("" = none) */
 	int64_t received;   /* bytes of video written */
 	int64_t discarded;  /* bytes dropped after an error */
 	int have_file;      /* multipart: a file part was seen */

@@ -160,13 +160,15 @@ static json_t *time_or_null(double t)
 	return t > 0 ? json_real(t) : json_null();
 }
 
+static const char *display_name(const struct fl_job *j, char *buf, size_t n);
+
 static json_t *job_json(const struct fl_job *j)
 {
 	json_t *params = j->params ? json_loads(j->params, 0, NULL) : NULL;
 	if (!params)
 		params = json_object();
-	const char *base = j->video ? strrchr(j->video, '/') : NULL;
-	base = base ? base + 1 : j->video ? j->video : "";
+	char namebuf[FL__HTTP_PATH_MAX];
+	const char *base = display_name(j, namebuf, sizeof(namebuf));
 	double progress = j->state == FL_JOB_SUCCEEDED ? 1.0 : j->progress;
 	if (progress < 0)
 		progress = 0;
@@ -248,6 +250,42 @@ static void pick_ext(char *ext, size_t n, const char *filename, const char *ctyp
 	snprintf(ext, n, "bin");
 }
 
+/* The client's file name for display: its base name without extension,
+** characters outside [A-Za-z0-9._-] replaced by '_', at most 64 bytes. */
+static void pick_name(char *out, size_t n, const char *filename)
+{
+	out[0] = '\0';
+	if (!filename)
+		return;
+	const char *base = strrchr(filename, '/');
+	base = base ? base + 1 : filename;
+	const char *bs = strrchr(base, '\\'); /* Windows browsers may send a full path */
+	base = bs ? bs + 1 : base;
+	const char *dot = strrchr(base, '.');
+	size_t len = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+	size_t k = 0;
+	for (size_t i = 0; i < len && k + 1 < n && k < 64; i++) {
+		char ch = base[i];
+		int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		         ch == '_' || (ch == '.' && k > 0);
+		out[k++] = ok ? ch : '_';
+	}
+	out[k] = '\0';
+}
+
+/* The name a job shows for its video: an upload's client file name
+** (uploads are named "<upload id>-<name>.<ext>") or the file's base name. */
+static const char *display_name(const struct fl_job *j, char *buf, size_t n)
+{
+	const char *base = j->video ? strrchr(j->video, '/') : NULL;
+	base = base ? base + 1 : j->video ? j->video : "";
+	if (j->uploaded && base[0] == 'u' && strlen(base) > 24 && base[23] == '-') {
+		snprintf(buf, n, "%s", base + 24);
+		return buf;
+	}
+	return base;
+}
+
 static int upload_open(struct fl__req *rq)
 {
 	char uid[24];
@@ -255,7 +293,8 @@ static int upload_open(struct fl__req *rq)
 		fl__req_fail(rq, 500, "internal", "no random bytes for the upload's name");
 		return -1;
 	}
-	snprintf(rq->tmp, sizeof(rq->tmp), "%s/%s.%s.tmp-XXXXXX", rq->srv->uploads, uid, rq->ext);
+	snprintf(rq->tmp, sizeof(rq->tmp), "%s/%s%s%s.%s.tmp-XXXXXX", rq->srv->uploads, uid, rq->name[0] ? "-" : "",
+	         rq->name, rq->ext);
 	rq->fd = mkostemp(rq->tmp, O_CLOEXEC);
 	if (rq->fd < 0) {
 		int e = errno;
@@ -388,6 +427,7 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 				return MHD_NO;
 			}
 			pick_ext(rq->ext, sizeof(rq->ext), filename, content_type);
+			pick_name(rq->name, sizeof(rq->name), filename);
 			if (upload_open(rq) < 0)
 				return MHD_NO;
 		}
@@ -683,7 +723,19 @@ static enum MHD_Result submit_start(struct MHD_Connection *c, struct fl__req *rq
 		if (length > s->cfg.max_upload)
 			return fl__http_error(c, rq, 413, "too_large", "the video (%lld bytes) is larger than the limit of %lld",
 			                      length, (long long)s->cfg.max_upload);
-		pick_ext(rq->ext, sizeof(rq->ext), NULL, ct);
+		/* A file name may come as Content-Disposition: ...; filename="x.mp4". */
+		const char *cd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Disposition");
+		const char *fn = cd ? strstr(cd, "filename=") : NULL;
+		char fname[256] = "";
+		if (fn) {
+			fn += 9;
+			if (*fn == '"')
+				fn++;
+			size_t k = strcspn(fn, "\";");
+			snprintf(fname, sizeof(fname), "%.*s", (int)(k < 255 ? k : 255), fn);
+		}
+		pick_ext(rq->ext, sizeof(rq->ext), fname[0] ? fname : NULL, ct);
+		pick_name(rq->name, sizeof(rq->name), fname[0] ? fname : NULL);
 		if (upload_open(rq) < 0)
 			return fl__http_error(c, rq, (unsigned)rq->err_status, rq->err_code, "%s", rq->err_msg);
 		return MHD_YES;

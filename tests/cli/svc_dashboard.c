@@ -47,13 +47,14 @@ FL_TEST_T(svc_dashboard, 300)
 	svct_tmpdir(srv.dir, sizeof(srv.dir));
 	char video[PATH_MAX + 16];
 	snprintf(video, sizeof(video), "%s/two-people.mp4", srv.dir);
-	/* Long enough (at 10 frames/s analysed) for a few progress readings. */
-	svct_make_video(video, 8, 1);
+	/* Long enough (200 frames analysed, several seconds) for a few
+	** progress readings at the page's one poll per second. */
+	svct_make_video(video, 20, 1);
 	const char *extra[] = {"--workers", "1", "--threads", "1", NULL};
 	ASSERT_EQ(svct_start(&srv, NULL, extra), 0);
 
 	char cmd[4 * PATH_MAX], *out = NULL;
-	snprintf(cmd, sizeof(cmd), "node '%s' '%s' '%s' '%s' --persons 2 2>&1", script_copy, srv.base, video, srv.dir);
+	snprintf(cmd, sizeof(cmd), "node '%s' '%s' '%s' '%s' --persons 2 --fps 10 2>&1", script_copy, srv.base, video, srv.dir);
 	int rc = fl_test_capture(cmd, &out);
 	svct_stop(&srv, SIGTERM);
 	ASSERT_MSG(rc == 0, "dashboard check failed (exit %d), screenshots in %s:\n%s", rc, srv.dir, out);

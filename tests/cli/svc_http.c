@@ -483,6 +483,7 @@ FL_TEST_T(svc_http_jobs, 300)
 	json_t *j = svct_json(&r);
 	snprintf(b, sizeof(b), "%s", json_string_value(json_object_get(j, "id")));
 	ASSERT_NEAR(json_real_value(json_object_get(json_object_get(j, "params"), "gap")), 1.0, 1e-9);
+	ASSERT_STR_CONTAINS(json_string_value(json_object_get(j, "video")), "two.mp4"); /* the client's name */
 	json_decref(j);
 	svct_resp_free(&r);
 	ASSERT(strcmp(a, b) != 0);

@@ -1,10 +1,10 @@
 // dashboard-check.mjs -- drive the `faceline serve` dashboard in headless
 // Chromium (used by tests/cli/svc_dashboard.c).
 //
-//   node tools/browser/dashboard-check.mjs BASE_URL VIDEO OUTDIR [--persons N] [--token T]
+//   node tools/browser/dashboard-check.mjs BASE_URL VIDEO OUTDIR [--persons N] [--fps F] [--token T]
 //
-// Opens BASE_URL/, uploads VIDEO through the page's own form (#file,
-// #upload-form), then watches the new job's row: records the progress bar's
+// Opens BASE_URL/, uploads VIDEO through the page's own form (#file, the
+// analysis rate #fps set to F when given, #upload-btn), then watches the new job's row: records the progress bar's
 // value (data-progress) every 100 ms until the job succeeds, and waits for
 // the result panel's SVG timeline to show one row per person (N rows when
 // --persons is given) with a bar per segment and each person's thumbnail
@@ -19,7 +19,7 @@ import { chromium } from 'playwright-core';
 const args = process.argv.slice(2);
 const [base, video, outDir] = args;
 if (!base || !video || !outDir) {
-	console.error('usage: node dashboard-check.mjs BASE_URL VIDEO OUTDIR [--persons N] [--token T]');
+	console.error('usage: node dashboard-check.mjs BASE_URL VIDEO OUTDIR [--persons N] [--fps F] [--token T]');
 	process.exit(2);
 }
 const opt = (name) => {
@@ -28,6 +28,7 @@ const opt = (name) => {
 };
 const wantPersons = opt('--persons') ? Number(opt('--persons')) : null;
 const token = opt('--token');
+const fps = opt('--fps');
 
 const failures = [];
 // page.waitForFunction evaluates its predicate with eval(), which the
@@ -67,6 +68,7 @@ try {
 
 	// Upload through the page's form.
 	await page.setInputFiles('#file', video);
+	if (fps) await page.fill('#fps', fps);
 	await page.click('#upload-btn');
 	await waitFor(page, () => /job \S+ queued/.test(document.getElementById('upload-msg').textContent),
 		null, 30000, 'the upload to be acknowledged');
