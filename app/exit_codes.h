@@ -9,6 +9,8 @@
 **                        unsupported, fails its checksum
 **   3  FL_EXIT_MISSING   a file or folder does not exist (or cannot be opened)
 **   4  FL_EXIT_INTERNAL  internal error: out of memory, a bug
+**   5  FL_EXIT_OUTPUT    an output could not be written: disk full
+**                        (nothing half-written is left under its name)
 */
 #ifndef FL_APP_EXIT_CODES_H
 #define FL_APP_EXIT_CODES_H
@@ -21,6 +23,7 @@ enum fl_exit {
 	FL_EXIT_BAD_INPUT = 2,
 	FL_EXIT_MISSING = 3,
 	FL_EXIT_INTERNAL = 4,
+	FL_EXIT_OUTPUT = 5,
 };
 
 /* The exit status for a libfaceline status code (>= 0 or a negative FL_E*). */
@@ -41,6 +44,7 @@ static inline int fl_exit_from_status(int status)
 	case FL_EDTYPE:
 	case FL_ETRUNCATED:
 	case FL_ECHECKSUM: return FL_EXIT_BAD_INPUT;
+	case FL_ENOSPC: return FL_EXIT_OUTPUT;
 	default: return FL_EXIT_INTERNAL; /* FL_ENOMEM, FL_EINTERNAL, ... */
 	}
 }
