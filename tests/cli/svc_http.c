@@ -973,6 +973,24 @@ FL_TEST_T(svc_http_token, 120)
 	ASSERT_STR_CONTAINS(out, "token");
 	free(out);
 
+	/* Usage errors: exit 1 with a message; a missing token file: exit 3. */
+	const char *bad_args[] = {"", "--workers 2", "--data '%s' --workers 0", "--data '%s' --max-upload 12Q",
+	                          "--data '%s' --bogus 1", "--data '%s' --listen 127.0.0.1", NULL};
+	for (int i = 0; bad_args[i]; i++) {
+		char args[PATH_MAX * 2];
+		snprintf(args, sizeof(args), bad_args[i], open_srv.dir);
+		snprintf(cmd, sizeof(cmd), "'%s' serve %s 2>&1", fl_test_faceline(), args);
+		rc = fl_test_capture(cmd, &out);
+		ASSERT_MSG(rc == 1, "serve %s: exit %d: %s", args, rc, out);
+		ASSERT_STR_CONTAINS(out, "serve");
+		free(out);
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' serve --data '%s' --token-file '%s/none' 2>&1", fl_test_faceline(),
+	         open_srv.dir, srv.dir);
+	rc = fl_test_capture(cmd, &out);
+	ASSERT_MSG(rc == 3, "missing token file: exit %d: %s", rc, out);
+	free(out);
+
 	const char *extra[] = {"--token-file", tf, NULL};
 	ASSERT_EQ(svct_start(&srv, NULL, extra), 0);
 	struct svct_resp r;
