@@ -5,8 +5,11 @@
 **
 ** Data directory layout (DIR):
 **   DIR/faceline.db (+ -wal, -shm)   the job store
-**   DIR/uploads/<job id>.<ext>       uploaded videos (written under a
-**                                    temporary name, fsync'd, renamed)
+**   DIR/uploads/<upload id>[-<name>].<ext>
+**                                    uploaded videos (written under a
+**                                    temporary name, fsync'd, probed,
+**                                    renamed, then the job is inserted: the
+**                                    job id does not exist yet)
 **   DIR/results/<job id>.json        result JSON v1 of succeeded jobs
 */
 #ifndef FL_SVC_H
