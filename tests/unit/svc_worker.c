@@ -536,7 +536,7 @@ struct listener {
 	int requests;
 	char body[2048];
 	char request_line[256];
-	volatile int stop;
+	int stop; /* atomic */
 	pthread_mutex_t mu;
 	pthread_t th;
 };
@@ -544,7 +544,7 @@ struct listener {
 static void *listener_main(void *arg)
 {
 	struct listener *l = arg;
-	while (!l->stop) {
+	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) {
 		struct pollfd p = {.fd = l->fd, .events = POLLIN};
 		if (poll(&p, 1, 50) <= 0)
 			continue;
@@ -608,7 +608,7 @@ static void listener_start(struct listener *l, int fail_first)
 
 static void listener_stop(struct listener *l)
 {
-	l->stop = 1;
+	__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
 	pthread_join(l->th, NULL);
 	close(l->fd);
 }
@@ -659,7 +659,9 @@ FL_TEST_T(svc_worker_webhook, 120)
 
 	/* Not allowed: a loopback target (by address and by name) is refused
 	** without a request, and the webhook is given up. */
+	pthread_mutex_lock(&l.mu);
 	int before = l.requests;
+	pthread_mutex_unlock(&l.mu);
 	snprintf(url_local, sizeof(url_local), "http://localhost:%d/hook", l.port);
 	struct fl_job k1, k2;
 	enqueue(st, bad, NULL, url, 0, &k1);
@@ -681,7 +683,10 @@ FL_TEST_T(svc_worker_webhook, 120)
 		sleep_s(0.05);
 	}
 	sleep_s(0.3);
-	ASSERT_EQ(l.requests, before);
+	pthread_mutex_lock(&l.mu);
+	int after = l.requests;
+	pthread_mutex_unlock(&l.mu);
+	ASSERT_EQ(after, before);
 	fl_workers_stop(w, 1);
 	listener_stop(&l);
 	fl_job_clear(&k1);
