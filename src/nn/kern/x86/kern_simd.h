@@ -483,9 +483,12 @@ KS_INLINE void ks_dw_flat(const int K, const struct fl__dw *d, const float *cons
 	const int c = d->g.ci, P = d->nphase, L = P * VW, act = d->act.kind;
 	const ptrdiff_t j0 = (ptrdiff_t)ox_lo * c, j1 = (ptrdiff_t)ox_hi * c;
 	const ptrdiff_t base = -(ptrdiff_t)d->g.pl * c;
-	/* segments of ~1024 floats (whole periods): the K input row pieces stay
-	** in L1 while the P phases pass over them */
-	const ptrdiff_t seg = (ptrdiff_t)L * ((1024 + L - 1) / L);
+	/* segments of ~1024 floats: the K input row pieces stay in L1 while the
+	** P phases pass over them.  Whole 4-chunk steps (4L), so that only the
+	** row's last segment leaves single chunks to the masked tail loop: a tail
+	** chunk is one latency-bound FMA chain, and with ~1024-float segments of
+	** whole periods alone they took a third of a 24-channel row's time. */
+	const ptrdiff_t seg = (ptrdiff_t)4 * L * ((1024 + 4 * L - 1) / (4 * L));
 	for (ptrdiff_t s0 = j0; s0 < j1; s0 += seg) {
 		const ptrdiff_t s1 = s0 + seg < j1 ? s0 + seg : j1;
 		for (int ph = 0; ph < P; ph++) {
@@ -531,20 +534,35 @@ KS_INLINE void ks_dw_flat(const int K, const struct fl__dw *d, const float *cons
 				V_STORE(yr + j + 2 * L, ks_act(act, V_ADD(a2, b2), sa));
 				V_STORE(yr + j + 3 * L, ks_act(act, V_ADD(a3, b3), sa));
 			}
-			for (; j < s1; j += L) {
-				const MASK m = V_MASK(s1 - j < VW ? (int)(s1 - j) : VW);
-				VEC a0 = bias, b0 = V_ZERO();
+			if (j < s1) {
+				/* the last (up to 4) chunks together, masked: independent
+				** chains instead of one latency-bound chain per chunk */
+				MASK m[4];
+				VEC a[4], b[4];
+#pragma GCC unroll 4
+				for (int i = 0; i < 4; i++) {
+					const ptrdiff_t left = s1 - (j + (ptrdiff_t)i * L);
+					m[i] = V_MASK(left <= 0 ? 0 : left < VW ? (int)left : VW);
+					a[i] = bias;
+					b[i] = V_ZERO();
+				}
 #pragma GCC unroll 5
 				for (int ky = 0; ky < K; ky++)
 #pragma GCC unroll 5
 					for (int kx = 0; kx < K; kx++) {
-						const VEC xv = V_LOADM(rows[ky] + base + j + (ptrdiff_t)kx * c, m);
-						if ((ky * K + kx) & 1)
-							b0 = V_FMA(xv, wt[ky * K + kx], b0);
-						else
-							a0 = V_FMA(xv, wt[ky * K + kx], a0);
+						const float *xp = rows[ky] + base + j + (ptrdiff_t)kx * c;
+#pragma GCC unroll 4
+						for (int i = 0; i < 4; i++) {
+							const VEC xv = V_LOADM(xp + (ptrdiff_t)i * L, m[i]);
+							if ((ky * K + kx) & 1)
+								b[i] = V_FMA(xv, wt[ky * K + kx], b[i]);
+							else
+								a[i] = V_FMA(xv, wt[ky * K + kx], a[i]);
+						}
 					}
-				V_STOREM(yr + j, m, ks_act(act, V_ADD(a0, b0), sa));
+#pragma GCC unroll 4
+				for (int i = 0; i < 4; i++)
+					V_STOREM(yr + j + (ptrdiff_t)i * L, m[i], ks_act(act, V_ADD(a[i], b[i]), sa));
 			}
 		}
 	}
