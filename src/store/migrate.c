@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base_int.h"
 
@@ -134,11 +135,22 @@ int fl__store_setup(sqlite3 *db, const char *path, char *err, size_t err_size)
 	if (rc != SQLITE_OK)
 		return fail(db, rc, path, "busy_timeout", err, err_size);
 
-	/* WAL: readers never block the writer and a commit is one append. */
+	/* WAL: readers never block the writer and a commit is one append.
+	** Switching a new database to WAL while another process does the same
+	** can answer SQLITE_BUSY without consulting the busy handler (it would
+	** deadlock), so that one step retries by itself. */
 	sqlite3_stmt *q = NULL;
-	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &q, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(q);
+	for (int waited = 0;; waited += 10) {
+		rc = q ? SQLITE_OK : sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &q, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(q);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS)
+			break;
+		if (q)
+			sqlite3_reset(q);
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(q);
 		return fail(db, rc, path, "PRAGMA journal_mode=WAL", err, err_size);

@@ -783,3 +783,48 @@ FL_TEST(store_alloc_faults)
 	fl_store_close(s);
 	rm_dir(dir);
 }
+
+/* Four processes opening a new database at once: each migration step is
+** applied once (its transaction re-reads the version) and all succeed. */
+FL_TEST(store_concurrent_open)
+{
+	char *dir = tmp_dir();
+	pid_t pid[4];
+	int go[2];
+	ASSERT_EQ(pipe(go), 0);
+	for (int k = 0; k < 4; k++) {
+		pid[k] = fork();
+		ASSERT(pid[k] >= 0);
+		if (pid[k] == 0) {
+			char c, err[512];
+			close(go[1]);
+			if (read(go[0], &c, 1) != 0)
+				_exit(4);
+			struct fl_store *s = NULL;
+			if (fl_store_open(dir, &s, err, sizeof(err)) < 0) {
+				fprintf(stderr, "open: %s\n", err);
+				_exit(2);
+			}
+			struct fl_job j;
+			struct fl_job_new n = {.video = "/v/x"};
+			int created, r = fl_store_enqueue(s, &n, &j, &created);
+			fl_job_clear(&j);
+			int v = fl_store_schema_version(s);
+			fl_store_close(s);
+			_exit(r == 0 && v == 3 ? 0 : 3);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int k = 0; k < 4; k++) {
+		int st;
+		ASSERT_EQ(waitpid(pid[k], &st, 0), pid[k]);
+		ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "process %d: status %d", k, st);
+	}
+	struct fl_store *s = open_store(dir);
+	int64_t counts[FL_JOB_STATE_N];
+	ASSERT_OK(fl_store_counts(s, counts));
+	ASSERT_EQ(counts[FL_JOB_QUEUED], 4);
+	fl_store_close(s);
+	rm_dir(dir);
+}
