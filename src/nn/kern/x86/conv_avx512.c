@@ -237,6 +237,33 @@ static void kp_zipc(float *dst, const float *a, int pairs, int k)
 /* kp_zipc handles this k */
 static int kp_zipc_ok(int k) { return k == 8 || k == 16 || k == 24 || k == 32 || k == 40 || k == 48 || k == 64; }
 
+/* One pair's taps of tap_k < 16 floats each (the first convolution: 5
+** taps of 5 x 3 floats): one masked load per pixel and tap, masks and
+** permutes hoisted out of the loop (kp_zip's general loop spent more than
+** the kernel's FMAs' worth here). */
+static void kp_zip_small(float *d, const float *p0, const ptrdiff_t *o0, const float *p1, const ptrdiff_t *o1,
+                         int taps, int tap_k)
+{
+	const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+	const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+	const __mmask16 m = V_MASK(tap_k);
+	if (tap_k > 8) {
+		const __mmask16 mh = V_MASK(2 * tap_k - 16);
+		for (int t = 0; t < taps; t++) {
+			const __m512 a = _mm512_maskz_loadu_ps(m, p0 + o0[t]), b = _mm512_maskz_loadu_ps(m, p1 + o1[t]);
+			float *dt = d + 2 * t * tap_k;
+			_mm512_storeu_ps(dt, _mm512_permutex2var_ps(a, lo, b));
+			_mm512_mask_storeu_ps(dt + 16, mh, _mm512_permutex2var_ps(a, hi, b));
+		}
+	} else {
+		const __mmask16 ml = V_MASK(2 * tap_k);
+		for (int t = 0; t < taps; t++) {
+			const __m512 a = _mm512_maskz_loadu_ps(m, p0 + o0[t]), b = _mm512_maskz_loadu_ps(m, p1 + o1[t]);
+			_mm512_mask_storeu_ps(d + 2 * t * tap_k, ml, _mm512_permutex2var_ps(a, lo, b));
+		}
+	}
+}
+
 /* Gather pair tile rows: pixel r's A row is taps pieces of tap_k floats at
 ** rows[r] + offs[r][t]; an odd last pixel is paired with itself. */
 static void kp_gather(float *dst, const float *const *rows, const ptrdiff_t *const *offs, int cnt, int taps,
@@ -251,6 +278,8 @@ static void kp_gather(float *dst, const float *const *rows, const ptrdiff_t *con
 		if (tap_k % 8 == 0)
 			for (int t = 0; t < taps; t++)
 				kp_zip8(d + 2 * t * tap_k, p0 + o0[t], p1 + o1[t], tap_k);
+		else if (tap_k < 16)
+			kp_zip_small(d, p0, o0, p1, o1, taps, tap_k);
 		else
 			for (int t = 0; t < taps; t++)
 				kp_zip(d + 2 * t * tap_k, p0 + o0[t], p1 + o1[t], tap_k);
