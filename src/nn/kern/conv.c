@@ -53,6 +53,8 @@ struct kprep {
 	/* AVX-512 pair GEMM (N = 8 * pnq, see struct fl__pair), pnq 0: none */
 	int pnq;
 	float *pw, *pbias, *palpha;
+	/* its k-pair packing (K even), or NULL (see struct fl__pair) */
+	float *kw, *kbias;
 };
 
 /* ------------------------------------------------------------ geometry */
@@ -197,6 +199,8 @@ static void prep_free(struct kprep *p)
 	fl_free(p->pw);
 	fl_free(p->pbias);
 	fl_free(p->palpha);
+	fl_free(p->kw);
+	fl_free(p->kbias);
 	prep_free(p->dw);
 	fl_free(p);
 }
@@ -307,6 +311,19 @@ static int pack_pair(struct kprep *p, const float *b, const float *bias, const f
 			p->palpha[j] = alpha[alpha_n == 1 ? 0 : j % n]; /* output order */
 	}
 	p->pnq = nq;
+	/* the k-pair packing for plain rows ($FL_KERN_NOKPAIR: A/B timing and
+	** the tests of the interleaved path) */
+	if (k % 2 == 0 && !getenv("FL_KERN_NOKPAIR")) {
+		p->kw = fl_aligned_alloc(64, (size_t)k * w * sizeof(float));
+		p->kbias = fl_aligned_alloc(64, (size_t)w * sizeof(float));
+		if (!p->kw || !p->kbias)
+			return FL_ENOMEM;
+		for (int kk = 0; kk < k / 2; kk++)
+			for (int j = 0; j < w; j++)
+				p->kw[(size_t)kk * w + j] = b[(size_t)(2 * kk + j % 2) * n + (j / 16) * 8 + (j % 16) / 2];
+		for (int j = 0; j < w; j++)
+			p->kbias[j] = bias && j % 2 == 0 ? bias[(j / 16) * 8 + (j % 16) / 2] : 0.0f;
+	}
 	return 0;
 }
 
@@ -697,6 +714,8 @@ static void pair_init(const struct kprep *p, const struct fl__gemm *gm, struct f
 	pr->b = p->pw;
 	pr->bias = p->pbias;
 	pr->alpha = p->palpha;
+	pr->kb = p->kw;
+	pr->kbias = p->kbias;
 	pr->act = gm->act.kind;
 	pr->slope = gm->act.slope;
 	pr->c = gm->c;

@@ -180,6 +180,11 @@ struct fl__pair {
 	const float *a;
 	ptrdiff_t lda;
 	const struct fl__convk *ck; /* non-NULL: implicit convolution */
+	/* The k-pair packing (k even; plain rows only, ck NULL), or NULL:
+	** kb [k/2][nq * 16], lane 2i + s of vector j the weight of input 2kk + s
+	** for channel 8j + i; kbias [nq * 16], bias of channel 8j + i at lane
+	** 2i, zero at 2i + 1.  See kq_ukr in conv_avx512.c. */
+	const float *kb, *kbias;
 };
 
 /* Floats of per-thread scratch fl__pair_avx512 needs for K = k. */

@@ -320,8 +320,133 @@ static void kp_tile_run(const struct fl__pair *pp, int m, int cnt, const float *
 	}
 }
 
+/*
+** The k-pair GEMM for plain rows (a 1x1 convolution's input, the separable
+** conv's depthwise row) and K even: a 64-bit broadcast of two consecutive
+** inputs (2kk, 2kk + 1) of ONE pixel, straight from its NHWC row, times a
+** vector whose lanes 2i, 2i + 1 hold those inputs' weights for channel
+** 8j + i.  Lanes 2i and 2i + 1 then carry two halves of channel 8j + i's sum;
+** the epilogue adds them (two permutes and an add per output vector, the
+** pixel-pair GEMM's permute count) -- and no gather pass at all: A is read
+** in place.  Same FMA count as the pair GEMM, no idle lane.  Tiles of MR
+** pixels; MR * NQ accumulators + NQ + 1 <= 32.
+*/
+struct kq_tile {
+	int kh;                   /* K / 2 */
+	const float *a;           /* pixel r's row at a + r * lda */
+	ptrdiff_t lda;
+	const float *b;           /* [kh][NQ * 16] */
+	const float *bias;        /* [NQ * 16] */
+	const float *alpha;       /* [NQ * 16] output order, PReLU only */
+	int act;
+	float slope;
+	float *c;                 /* pixel r's outputs at c + r * N */
+	const float *res;
+};
+
+KS_INLINE void kq_ukr(const int MR, const int NQ, const struct kq_tile *t)
+{
+	__m512 acc[16][3];
+	const float *ap[16];
+	const float *b = t->b;
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r++)
+		ap[r] = t->a + r * t->lda;
+#pragma GCC unroll 4
+	for (int v = 0; v < NQ; v++) {
+		const __m512 bv = _mm512_loadu_ps(t->bias + v * 16);
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++)
+			acc[r][v] = bv;
+	}
+	for (int kk = 0; kk < t->kh; kk++) {
+		__m512 bb[3];
+#pragma GCC unroll 4
+		for (int v = 0; v < NQ; v++)
+			bb[v] = _mm512_loadu_ps(b + v * 16);
+		b += NQ * 16;
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++) {
+			const __m512 av = kp_bcast2(ap[r] + 2 * kk);
+#pragma GCC unroll 4
+			for (int v = 0; v < NQ; v++)
+				acc[r][v] = _mm512_fmadd_ps(av, bb[v], acc[r][v]);
+		}
+	}
+	/* pixels in pairs: the pair's 2 NQ half-vectors (8 channels each) in
+	** output order are half h -> pixel h / NQ, accumulator h % NQ; output
+	** vector o sums the lane pairs of halves 2o and 2o + 1 */
+	const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+	const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+	const int N = NQ * 8;
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r += 2) {
+		const int two = r + 1 < MR; /* else a last pixel alone: NQ halves */
+		const int halves = two ? 2 * NQ : NQ;
+		float *c = t->c + (ptrdiff_t)r * N;
+		const float *rs = t->res ? t->res + (ptrdiff_t)r * N : NULL;
+#pragma GCC unroll 4
+		for (int o = 0; o < NQ; o++) {
+			const int h0 = 2 * o, h1 = 2 * o + 1;
+			if (h0 >= halves)
+				break;
+			const __m512 x0 = acc[r + h0 / NQ][h0 % NQ];
+			const __m512 x1 = h1 < halves ? acc[r + h1 / NQ][h1 % NQ] : _mm512_setzero_ps();
+			__m512 y = _mm512_add_ps(_mm512_permutex2var_ps(x0, ev, x1), _mm512_permutex2var_ps(x0, od, x1));
+			const __mmask16 m = h1 < halves ? 0xFFFF : 0x00FF;
+			if (rs)
+				y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, rs + o * 16));
+			const __m512 sa = t->act == FL_ACT_PRELU ? _mm512_loadu_ps(t->alpha + o * 16) : _mm512_set1_ps(t->slope);
+			y = ks_act(t->act, y, sa);
+			if (h1 < halves)
+				_mm512_storeu_ps(c + o * 16, y);
+			else
+				_mm512_mask_storeu_ps(c + o * 16, m, y);
+		}
+	}
+}
+
+#define KQ_DEF(mr, nq)                                                         \
+	static void kq_ukr_##mr##_##nq(const struct kq_tile *t) { kq_ukr(mr, nq, t); }
+KQ_DEF(1, 1) KQ_DEF(2, 1) KQ_DEF(3, 1) KQ_DEF(4, 1) KQ_DEF(5, 1) KQ_DEF(6, 1) KQ_DEF(7, 1) KQ_DEF(8, 1)
+KQ_DEF(9, 1) KQ_DEF(10, 1) KQ_DEF(11, 1) KQ_DEF(12, 1) KQ_DEF(13, 1) KQ_DEF(14, 1) KQ_DEF(15, 1) KQ_DEF(16, 1)
+KQ_DEF(1, 3) KQ_DEF(2, 3) KQ_DEF(3, 3) KQ_DEF(4, 3) KQ_DEF(5, 3) KQ_DEF(6, 3) KQ_DEF(7, 3) KQ_DEF(8, 3)
+
+typedef void (*kq_ukr_fn)(const struct kq_tile *t);
+/* pixels per tile for NQ vectors: MR * NQ accumulators + NQ + 1 <= 32 */
+#define KQ_MR(nq) ((nq) == 1 ? 16 : 8)
+static const kq_ukr_fn kq_tab1[16] = {kq_ukr_1_1,  kq_ukr_2_1,  kq_ukr_3_1,  kq_ukr_4_1,  kq_ukr_5_1,  kq_ukr_6_1,
+                                      kq_ukr_7_1,  kq_ukr_8_1,  kq_ukr_9_1,  kq_ukr_10_1, kq_ukr_11_1, kq_ukr_12_1,
+                                      kq_ukr_13_1, kq_ukr_14_1, kq_ukr_15_1, kq_ukr_16_1};
+static const kq_ukr_fn kq_tab3[8] = {kq_ukr_1_3, kq_ukr_2_3, kq_ukr_3_3, kq_ukr_4_3,
+                                     kq_ukr_5_3, kq_ukr_6_3, kq_ukr_7_3, kq_ukr_8_3};
+
+static void kq_run(const struct fl__pair *pp, int m0, int m1)
+{
+	const int nq = pp->nq, n = nq * 8, mr = KQ_MR(nq);
+	struct kq_tile t;
+	t.kh = pp->k / 2;
+	t.lda = pp->lda;
+	t.b = pp->kb;
+	t.bias = pp->kbias;
+	t.alpha = pp->alpha;
+	t.act = pp->act;
+	t.slope = pp->slope;
+	for (int m = m0; m < m1; m += mr) {
+		const int cnt = m1 - m < mr ? m1 - m : mr;
+		t.a = pp->a + (ptrdiff_t)m * pp->lda;
+		t.c = pp->c + (ptrdiff_t)m * n;
+		t.res = pp->res ? pp->res + (ptrdiff_t)m * n : NULL;
+		(nq == 1 ? kq_tab1 : kq_tab3)[cnt - 1](&t);
+	}
+}
+
 void FN(pair)(const struct fl__pair *pp, int m0, int m1, float *scratch)
 {
+	if (!pp->ck && pp->kb && pp->k % 2 == 0) {
+		kq_run(pp, m0, m1);
+		return;
+	}
 	const int tile = 2 * KP_MQ(pp->nq), k = pp->k;
 	const float *rows[28];
 	const ptrdiff_t *offs[28];
