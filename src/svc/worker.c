@@ -520,6 +520,12 @@ static void run_job(struct wk *k, const struct fl_job *job)
 		if (r < 0)
 			fail_job(k, job, err, 1);
 		else {
+			/* The final counts, so the finished job shows what it did. */
+			const struct fl_result_stats *rs = &res->stats;
+			struct fl_job_progress fp = {.progress = 1, .eta = 0, .stage = "done"};
+			fp.frames_analysed = rs->frames_analysed;
+			fp.fps = rs->t_total > 0 ? (double)rs->frames_analysed / rs->t_total : 0;
+			(void)fl_store_heartbeat(w->st, job->id, k->name, w->cfg.lease_s, &fp, NULL);
 			succeed_job(k, job, path);
 			pthread_mutex_lock(&w->mu);
 			w->jobs_done++;
