@@ -30,6 +30,8 @@ static void analyze_usage(FILE *f)
 	           "  --full-every S    seconds between full-resolution searches (default 1.2)\n"
 	           "  --threads N threads per model and for decoding (default: the CPUs available)\n"
 	           "  --profile   print the time per stage and per model to stderr\n"
+	           "  --decode-all  decode every frame (by default frames nothing references that lie\n"
+	           "              between sampling instants are skipped; the analysed frames are the same)\n"
 	           "  --predecode (bench) decode the whole video first, then analyse: each stage's\n"
 	           "              standalone speed; memory grows with the video\n"
 	           "  --quiet     no progress bar and no warnings\n");
@@ -152,6 +154,8 @@ int cmd_analyze(int argc, char **argv)
 			p.every_frame = 1;
 		else if (!strcmp(a, "--predecode"))
 			p.predecode = 1;
+		else if (!strcmp(a, "--decode-all"))
+			p.skip_nonref = 0;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			analyze_usage(stdout);
 			return FL_EXIT_OK;

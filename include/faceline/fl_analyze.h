@@ -65,8 +65,9 @@ struct fl_analyze_params {
 	float min_score;      /* BlazeFace score to keep a box; default: the detector's (0.5) */
 	float min_face_score; /* FaceMesh face score to keep a face; default: the detector's (0.1) */
 	int max_faces;        /* faces per frame at most; default 64 */
-	/* 1: let libavcodec skip non-reference frames when sampling (faster,
-	** see fl_decoder_params.skip_nonref); default 0. */
+	/* 1: let libavcodec skip the non-reference frames that lie between
+	** sampling instants (fl_decoder_params.skip_nonref: the same frames are
+	** analysed, decoding costs ~1/3 less); default 1, 0 = decode all. */
 	int skip_nonref;
 	/* The detection schedule.  Every full_interval seconds the full
 	** detector runs (BlazeFace on the whole picture fit into 1024x576,

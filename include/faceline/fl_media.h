@@ -129,11 +129,12 @@ struct fl_decoder_params {
 	** down (aspect kept) to that side.  0 = full size (default). */
 	int max_side;
 	struct fl_media_limits limits;
-	/* If nonzero and fps > 0, libavcodec skips non-reference frames
-	** (AVDISCARD_NONREF): ~1/3 less decoding time on x264 files with
-	** B-frames, but a sampled frame may then come up to a few frames after
-	** its instant, and fl_frame.index becomes round(t * info.fps) (exact for
-	** constant-rate files only).  Default 0. */
+	/* If nonzero and fps > 0, libavcodec may skip a non-reference frame
+	** (AVDISCARD_NONREF) that lies before the next sampling instant: the
+	** sampled frames, their times and frame numbers are exactly those
+	** without skipping (numbers are counted from the packets), for ~1/3
+	** less decoding time on x264 files with B-frames.  frames_decoded then
+	** counts the skipped frames too.  Default 0. */
 	int skip_nonref;
 };
 
@@ -142,13 +143,14 @@ struct fl_decoder_params fl_decoder_default_params(void);
 
 /* Counters of a decoder, updated by the decode thread as it goes. */
 struct fl_decoder_stats {
-	int64_t frames_decoded;   /* frames out of libavcodec */
+	int64_t frames_decoded;   /* frames out of libavcodec, plus those skip_nonref skipped */
 	int64_t frames_delivered; /* frames put on the queue */
 	int64_t frames_dropped;   /* decoded frames skipped by sampling */
 	int64_t frames_corrupt;   /* packets refused by the decoder plus frames flagged damaged */
 	int64_t bytes_read;       /* position reached in the file, bytes */
 	int64_t frames_missing;   /* the container promised about this many frames after the last one
 	                          ** decoded: a file cut short (0 when it ends where it says) */
+	int64_t frames_skipped;   /* frames libavcodec skipped (skip_nonref), never decoded */
 };
 
 struct fl_decoder;

@@ -98,6 +98,7 @@ struct fl_analyze_params fl_analyze_default_params(void)
 	p.min_score = dp.min_score;
 	p.min_face_score = dp.min_face_score;
 	p.max_faces = 64;
+	p.skip_nonref = 1;
 	p.detect_interval = 0.4;
 	p.full_interval = 1.2;
 	p.limits = fl_media_default_limits();

@@ -52,6 +52,12 @@ struct fl_decoder {
 	int64_t first_pts;
 	double last_t;
 	int64_t next_k;        /* next sampling instant is next_k / fps */
+	/* skip_nonref: pts of the packets sent but not yet passed by an output
+	** frame (frames libavcodec may skip), for exact frame numbers. */
+	int64_t *pend;
+	int n_pend, cap_pend;
+	int64_t passed;        /* frames (packets) before the last output one, +1 */
+	int64_t max_pkt_pts;   /* the latest packet pts seen (AV_NOPTS_VALUE: none) */
 	struct fl_decoder_stats local;
 
 	/* Shared with the consumer, under mu. */
@@ -217,6 +223,25 @@ static int handle_frame(struct fl_decoder *d)
 {
 	AVFrame *fr = d->fr;
 	int64_t index = d->local.frames_decoded++;
+	if (d->pend && fr->best_effort_timestamp != AV_NOPTS_VALUE) {
+		/* Frames skipped before this one still count: its number is the
+		** number of packets with an earlier pts. */
+		int64_t P = fr->best_effort_timestamp, before = 0;
+		int w = 0, self = 0;
+		for (int i = 0; i < d->n_pend; i++) {
+			if (d->pend[i] < P)
+				before++;
+			else if (d->pend[i] == P && !self)
+				self = 1;
+			else
+				d->pend[w++] = d->pend[i];
+		}
+		d->n_pend = w;
+		d->local.frames_skipped += before;
+		index = d->passed + before;
+		d->passed = index + 1;
+		d->local.frames_decoded = d->passed;
+	}
 	if ((fr->flags & AV_FRAME_FLAG_CORRUPT) || fr->decode_error_flags)
 		d->local.frames_corrupt++;
 
@@ -249,10 +274,44 @@ static int handle_frame(struct fl_decoder *d)
 	if (ret < 0)
 		return ret;
 	f->t = t;
-	/* With skipped frames the decoded count is not the frame number. */
-	f->index = d->dec->skip_frame == AVDISCARD_NONREF && d->info.fps > 0 ? llround(t * d->info.fps) : index;
+	f->index = index;
 	f->pts = pts;
 	return push(d, f);
+}
+
+/*
+** skip_nonref: before sending a packet, tell libavcodec whether it may skip
+** the frame when nothing references it -- only when the frame lies before
+** the next sampling instant, so every sampled frame is still decoded and
+** the sampled frames are exactly those without skipping.  The packet's pts
+** is remembered for the frame numbers (handle_frame).
+*/
+static void skip_decision(struct fl_decoder *d)
+{
+	int64_t pts = d->pkt->pts;
+	int skip = 0;
+	if (pts != AV_NOPTS_VALUE) {
+		if (d->n_pend == d->cap_pend) {
+			int cap = d->cap_pend ? 2 * d->cap_pend : 64;
+			int64_t *np = cap <= 1 << 16 ? av_realloc_array(d->pend, (size_t)cap, sizeof(*np)) : NULL;
+			if (np) {
+				d->pend = np;
+				d->cap_pend = cap;
+			} else {
+				/* Cannot keep count: decode everything from here on. */
+				d->dec->skip_frame = AVDISCARD_DEFAULT;
+				return;
+			}
+		}
+		d->pend[d->n_pend++] = pts;
+		if (d->max_pkt_pts == AV_NOPTS_VALUE || pts > d->max_pkt_pts)
+			d->max_pkt_pts = pts;
+		if (d->have_first) {
+			double tp = (double)(pts - d->first_pts) * d->tb;
+			skip = tp + 1e-6 < d->next_k / d->p.fps;
+		}
+	}
+	d->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
 }
 
 /* Take every frame the decoder has ready.  Returns 0 or a fatal error. */
@@ -316,6 +375,8 @@ static void *decode_thread(void *arg)
 			av_packet_unref(d->pkt);
 			continue;
 		}
+		if (d->pend)
+			skip_decision(d);
 		r = avcodec_send_packet(d->dec, d->pkt);
 		av_packet_unref(d->pkt);
 		if (r == AVERROR(ENOMEM)) {
@@ -336,6 +397,12 @@ static void *decode_thread(void *arg)
 	ret = drain(d);
 	if (ret < 0)
 		goto out;
+	if (d->pend) {
+		/* Frames skipped after the last output one. */
+		d->local.frames_decoded += d->n_pend;
+		d->local.frames_skipped += d->n_pend;
+		d->n_pend = 0;
+	}
 	if (read_error) {
 		d->local.frames_corrupt++;
 		snprintf(d->msg, sizeof(d->msg), "%s: read error after %lld frames (%s); the rest of the file is lost",
@@ -353,6 +420,8 @@ static void *decode_thread(void *arg)
 		double fmt_start = d->in.fmt->start_time != AV_NOPTS_VALUE ? d->in.fmt->start_time / (double)AV_TIME_BASE : 0;
 		double declared_end = fmt_start + d->in.fmt->duration / (double)AV_TIME_BASE;
 		double last_abs = d->first_pts * d->tb + d->last_t;
+		if (d->pend && d->max_pkt_pts != AV_NOPTS_VALUE && d->max_pkt_pts * d->tb > last_abs)
+			last_abs = d->max_pkt_pts * d->tb; /* skipped frames at the end */
 		double short_by = declared_end - (last_abs + 1.0 / d->info.fps);
 		if (short_by > FL_MAX(0.5, 3.0 / d->info.fps)) {
 			d->local.frames_missing = (int64_t)(short_by * d->info.fps + 0.5);
@@ -421,8 +490,13 @@ int fl_decoder_open(const char *path, const struct fl_decoder_params *params, st
 	d->dec->pkt_timebase = st->time_base;
 	d->dec->thread_count = p.threads > 0 ? p.threads : fl_cpu_count();
 	d->dec->max_pixels = (int64_t)p.limits.max_width * p.limits.max_height;
-	if (p.skip_nonref && p.fps > 0)
-		d->dec->skip_frame = AVDISCARD_NONREF;
+	d->max_pkt_pts = AV_NOPTS_VALUE;
+	if (p.skip_nonref && p.fps > 0) {
+		d->pend = av_malloc_array(64, sizeof(*d->pend));
+		if (!d->pend)
+			goto nomem;
+		d->cap_pend = 64;
+	}
 	r = avcodec_open2(d->dec, codec, NULL);
 	if (r < 0) {
 		fl__errf(err, err_size, "%s: cannot open the %s decoder: %s", path, codec->name, av_err2str(r));
@@ -465,6 +539,7 @@ fail:
 		av_frame_free(&d->fr);
 		av_packet_free(&d->pkt);
 		avcodec_free_context(&d->dec);
+		av_freep(&d->pend);
 		fl__media_close(&d->in);
 		fl_free(d->q);
 		fl_free(d->path);
@@ -527,6 +602,7 @@ void fl_decoder_close(struct fl_decoder *d)
 	av_frame_free(&d->fr);
 	av_packet_free(&d->pkt);
 	avcodec_free_context(&d->dec);
+	av_freep(&d->pend);
 	fl__media_close(&d->in);
 	fl_free(d->q);
 	fl_free(d->path);
