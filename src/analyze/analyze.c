@@ -472,11 +472,12 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 }
 
 /* Run the detector (whole-picture pass fit into long x short, plus the
-** close-up pass) into c->faces; c->src[i] = i.  Returns the count. */
+** close-up pass when close_up) into c->faces; c->src[i] = i.  Returns the
+** count. */
 static int detect_faces(struct ctx *c, const struct fl_image *img, double t, int long_side, int short_side,
-                        char *err, size_t err_size)
+                        int close_up, char *err, size_t err_size)
 {
-	int n = fl_detector_detect_at(c->det, img, long_side, short_side, 1, c->faces, c->p.max_faces);
+	int n = fl_detector_detect_at(c->det, img, long_side, short_side, close_up, c->faces, c->p.max_faces);
 	if (n < 0) {
 		fl__errf(err, err_size, "%s: detection at %.3f s: %s", c->path, t, fl_detector_errmsg(c->det));
 		return n;
@@ -604,8 +605,11 @@ static int analyse_frame(struct ctx *c, const struct fl_frame *fr, char *err, si
 	int scout = !full && fr->t - c->last_detect_t >= di - c->half_dt;
 	int n = 0;
 	if (full || scout) {
+		/* Scouts skip the 256x256 close-up pass: a face too large for the
+		** half-size pass (over about half the picture's height) entering is
+		** rare, and the next full detection finds it. */
 		n = detect_faces(c, &img, fr->t, full ? dp.long_side : dp.long_side / 2,
-		                 full ? dp.short_side : dp.short_side / 2, err, err_size);
+		                 full ? dp.short_side : dp.short_side / 2, full, err, err_size);
 		if (n < 0)
 			return n;
 		c->last_detect_t = fr->t;
