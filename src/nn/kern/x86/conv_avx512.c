@@ -437,7 +437,10 @@ static void kq_run(const struct fl__pair *pp, int m0, int m1)
 		t.a = pp->a + (ptrdiff_t)m * pp->lda;
 		t.c = pp->c + (ptrdiff_t)m * n;
 		t.res = pp->res ? pp->res + (ptrdiff_t)m * n : NULL;
-		(nq == 1 ? kq_tab1 : kq_tab3)[cnt - 1](&t);
+		if (nq == 1)
+			kq_tab1[cnt - 1](&t);
+		else
+			kq_tab3[cnt - 1](&t);
 	}
 }
 
