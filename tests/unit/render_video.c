@@ -591,10 +591,13 @@ static void assert_clean(const char *dir, const char *name)
 
 static volatile int cancel_flag;
 
+/* Cancel as soon as the output's temporary file exists in the folder `arg`
+** (so the cancel lands mid-write however fast the machine is). */
 static void *cancel_later(void *arg)
 {
-	(void)arg;
-	usleep(150 * 1000);
+	const char *dir = arg;
+	for (int i = 0; i < 20000 && count_names(dir, ".tmp-") == 0; i++)
+		usleep(500);
 	cancel_flag = 1;
 	return NULL;
 }
@@ -667,7 +670,7 @@ FL_TEST_T(render_video_errors, 180)
 	cancel_flag = 0;
 	o.cancel = &cancel_flag;
 	pthread_t th;
-	ASSERT_EQ(pthread_create(&th, NULL, cancel_later, NULL), 0);
+	ASSERT_EQ(pthread_create(&th, NULL, cancel_later, f.dir), 0);
 	int rc = fl_render_annotate(f.r, f.clip, out, &o, err, sizeof(err));
 	pthread_join(th, NULL);
 	ASSERT_EQ(rc, FL_ECANCELED);
