@@ -742,10 +742,10 @@ static size_t sep_row_floats(const struct fl__conv_geom *gd)
 	return ((size_t)gd->ow * gd->co + 15) / 16 * 16;
 }
 
-/* Per-thread floats of a separable conv: the row, then the pair GEMM's. */
+/* Per-thread floats of a separable conv: two rows, then the pair GEMM's. */
 static size_t sep_slice(const struct kprep *p, const struct fl__conv_geom *gd)
 {
-	return sep_row_floats(gd) + (p->pnq ? (fl__pair_scratch(p->k) + 15) / 16 * 16 : 0);
+	return sep_row_floats(gd) * 2 + (p->pnq ? (fl__pair_scratch(p->k) + 15) / 16 * 16 : 0);
 }
 
 static size_t conv_scratch(const struct fl_node *n, const struct fl_tensor *const *in, const struct fl_tensor *out,
@@ -800,15 +800,30 @@ static void sep_task(void *arg, int task, int thread)
 	struct fl__pair pr;
 	if (j->p->pnq)
 		pair_init(j->p, &gm, &pr);
+	/* pair path: rows two at a time, the depthwise stage sharing their
+	** input rows (into two row buffers) */
+	const int two = j->p->pnq;
+	d.yrow_ld = two ? (ptrdiff_t)j->row : 0;
 	for (int r = r0; r < r1; r++) {
 		const ptrdiff_t off = (ptrdiff_t)r * j->ow * j->co;
 		gm.c = j->y + off;
 		gm.res = j->res ? j->res + off : NULL;
-		if (j->p->pnq) {
+		if (two && r + 1 < r1) {
+			/* two rows: the depthwise stage shares their input rows */
+			fl__dw_avx512(&d, r, r + 2);
+			for (int i = 0; i < 2; i++) {
+				pr.a = buf + (size_t)i * j->row;
+				pr.c = j->y + off + (ptrdiff_t)i * j->ow * j->co;
+				pr.res = j->res ? j->res + off + (ptrdiff_t)i * j->ow * j->co : NULL;
+				fl__pair_avx512(&pr, 0, j->ow, buf + 2 * j->row);
+			}
+			r++;
+		} else if (j->p->pnq) {
+			pr.a = buf;
 			fl__dw_avx512(&d, r, r + 1);
 			pr.c = gm.c;
 			pr.res = gm.res;
-			fl__pair_avx512(&pr, 0, j->ow, buf + j->row);
+			fl__pair_avx512(&pr, 0, j->ow, buf + 2 * j->row);
 		} else if (j->p->isa == FL_ISA_AVX512) {
 			fl__dw_avx512(&d, r, r + 1);
 			fl__gemm_avx512(&gm, 0, j->ow, 0, j->p->n_panels);

@@ -160,8 +160,11 @@ struct fl__dw {
 	const float *wpat, *bpat, *apat;
 	int nphase;
 	/* when set, output rows go here (one row at a time: r1 == r0 + 1)
-	** instead of into y: the separable conv's row buffer */
+	** instead of into y: the separable conv's row buffer; with yrow_ld
+	** (floats) non-zero, two rows may be asked for at once (r1 == r0 + 2),
+	** the second going to yrow + yrow_ld */
 	float *yrow;
+	ptrdiff_t yrow_ld;
 };
 
 /* A GEMM with N = 8 * nq output channels (nq 1 or 3) on AVX-512, two
