@@ -15,14 +15,18 @@
 **   - depthwise (multiplier 1): a direct NHWC kernel, vectorised over
 **     channels (stride 1: over the flat (x, channel) row), split over
 **     output rows;
-**   - separable CONV2D (a depthwise filter in input 5): per output row, the
-**     depthwise stage into a per-thread row buffer, then the 1x1 GEMM on
-**     it -- the intermediate never leaves L1;
+**   - separable CONV2D (a depthwise filter in input 5): per output row (two
+**     rows on the pair path, sharing their input rows), the depthwise stage
+**     into a per-thread row buffer, then the 1x1 GEMM on it -- the
+**     intermediate never leaves L1;
 **   - a residual (input 4) and the activation are applied in the GEMM's
 **     store;
 **   - AVX-512 and CO = 8 or 24: any of the above GEMMs runs
 **     as the pixel-pair GEMM (conv_avx512.c), two pixels per vector, so
-**     the half-empty last vector of a plain panel is never computed.
+**     the half-empty last vector of a plain panel is never computed; with
+**     plain rows (1x1, separable) and K even, as its k-pair form, which
+**     reads A in place (two inputs of one pixel per lane pair) instead of
+**     interleaving pixel pairs first.
 ** Weights, bias and PReLU alpha are packed by prepare() into n->prep for
 ** the node's ISA.  When they are not constants, the multiplier is not 1,
 ** or the ISA is FL_ISA_REF, the node has no prep and runs the reference.

@@ -6,6 +6,9 @@
 **
 ** GEMM tiles: 14 rows x 16, 12 x 32, 8 x 48, 6 x 64 floats, so that
 ** MR * NV accumulators + NV B vectors + 1 broadcast fit 32 zmm registers.
+** Below them, the GEMMs for 8 and 24 output channels: the pixel-pair GEMM
+** (A interleaved two pixels at a time) and its k-pair form for plain rows
+** (A read in place, two inputs of one pixel per lane pair).
 */
 #include <immintrin.h>
 
