@@ -107,6 +107,42 @@ FL_OPS_VECTORIZE static inline void hmax(float *restrict o, const float *restric
 }
 
 /*
+** One output row of a 2x2 stride-2 MaxPool whose two input rows (p, and q
+** after it) lie inside the image: per output pixel the max of its two
+** columns' vertical maxima; a window column in the left / right padding
+** counts as -inf.  BlazeFace's stride-2 blocks pool their 288x512x24 input
+** this way: the block loop below costs more than the data's trip from
+** memory here.  The comparisons are the general path's, in its order,
+** so the results are identical (NaN included).
+*/
+FL_OPS_VECTORIZE static void maxpool_2x2_row(const float *restrict p, int64_t W, int64_t C, int64_t pw, int64_t ow,
+                                            float *restrict o)
+{
+	const float *restrict q = p + W * C;
+	for (int64_t ox = 0; ox < ow; ox++, o += C) {
+		const int64_t x0 = 2 * ox - pw;
+		const int in0 = x0 >= 0 && x0 < W, in1 = x0 + 1 >= 0 && x0 + 1 < W;
+		if (in0 && in1) {
+			const float *restrict p0 = p + x0 * C, *restrict q0 = q + x0 * C;
+			for (int64_t ch = 0; ch < C; ch++) {
+				const float c0 = p0[ch] > q0[ch] ? p0[ch] : q0[ch];
+				const float c1 = p0[C + ch] > q0[C + ch] ? p0[C + ch] : q0[C + ch];
+				o[ch] = c0 > c1 ? c0 : c1;
+			}
+		} else {
+			/* a column in the padding is -inf, as in the general path */
+			const float *pa = in0 ? p + x0 * C : NULL, *qa = in0 ? q + x0 * C : NULL;
+			const float *pb = in1 ? p + (x0 + 1) * C : NULL, *qb = in1 ? q + (x0 + 1) * C : NULL;
+			for (int64_t ch = 0; ch < C; ch++) {
+				const float c0 = pa ? (pa[ch] > qa[ch] ? pa[ch] : qa[ch]) : -INFINITY;
+				const float c1 = pb ? (pb[ch] > qb[ch] ? pb[ch] : qb[ch]) : -INFINITY;
+				o[ch] = c0 > c1 ? c0 : c1;
+			}
+		}
+	}
+}
+
+/*
 ** MaxPool output rows [lo, hi) of N*OH, separably: max is associative, so
 ** a window's maximum is the maximum over its columns of each column's
 ** maximum over the window's rows.  Per output row, a block of input
@@ -131,6 +167,10 @@ FL_OPS_VECTORIZE static void maxpool_range(void *arg, int64_t lo, int64_t hi)
 		int64_t y0 = oy * g->sh - g->ph, y1 = FL_MIN(y0 + g->kh, H);
 		const float *xb = (const float *)c->x->data + b * H * W * C;
 		float *orow = (float *)c->o->data + row * ow * C;
+		if (g->kh == 2 && kw == 2 && g->sh == 2 && sw == 2 && y0 >= 0 && y0 + 1 < H) {
+			maxpool_2x2_row(xb + y0 * W * C, W, C, g->pw, ow, orow);
+			continue;
+		}
 		y0 = FL_MAX(y0, 0);
 		for (int64_t c0 = 0; c0 < C; c0 += cb) {
 			int64_t nc = FL_MIN(cb, C - c0);
