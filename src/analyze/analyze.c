@@ -72,6 +72,12 @@ struct ctx {
 	int *src;     /* per kept face: its index in the detector's last result, -1 if followed */
 	int *has_emb; /* per kept face: 1 when it was embedded on this frame */
 	double *frec; /* per followed face: when the detector last saw its track */
+	/* follow_faces' candidates: crop boxes, rolls, track ids, covering
+	** detection, FaceMesh scores and meshes (max_faces of each). */
+	float (*fbox)[4];
+	float *fangle, *fscore;
+	int *fid, *fcov;
+	float (*meshes)[FL_FACEMESH_N_POINTS][3];
 	float (*mesh)[3];
 	struct follow *fol; /* by track id */
 	int cap_fol;
@@ -122,6 +128,12 @@ static void ctx_fini(struct ctx *c)
 	fl_free(c->src);
 	fl_free(c->has_emb);
 	fl_free(c->frec);
+	fl_free(c->fbox);
+	fl_free(c->fangle);
+	fl_free(c->fscore);
+	fl_free(c->fid);
+	fl_free(c->fcov);
+	fl_free(c->meshes);
 	fl_free(c->mesh);
 	fl_free(c->fol);
 	fl_free(c->recs);
@@ -357,9 +369,11 @@ static float overlap(const float *a, const float *b)
 */
 static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int n0, char *err, size_t err_size)
 {
-	int na = fl_tracker_n_active(c->tr), n = n0;
+	int na = fl_tracker_n_active(c->tr), n = n0, nc = 0;
 	const float W = (float)img->width, H = (float)img->height;
-	for (int k = 0; k < na && n < c->p.max_faces; k++) {
+	/* The crops of the tracks to follow, then FaceMesh on all of them at
+	** once (side by side on the detector's threads), then the faces. */
+	for (int k = 0; k < na && nc < c->p.max_faces; k++) {
 		int id = 0;
 		float pb[4];
 		if (fl_tracker_predict(c->tr, k, t, &id, pb) < 0 || id >= c->cap_fol || !c->fol[id].valid)
@@ -380,8 +394,8 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 		** this is exactly the crop the detection verified, so the box
 		** rebuilt from the mesh does not jitter). */
 		struct fl_track_summary ts;
-		float cb[4];
-		memcpy(cb, pb, sizeof(cb));
+		float *cb = c->fbox[nc];
+		memcpy(cb, pb, sizeof(pb));
 		if (fl_tracker_get(c->tr, id - 1, &ts) == 0 && ts.kf_box[2] > 0 && ts.kf_box[3] > 0) {
 			float sx = pb[2] / ts.kf_box[2], sy = pb[3] / ts.kf_box[3];
 			float cx = fo->raw[0] + 0.5f * fo->raw[2] + (pb[0] + 0.5f * pb[2]) - (ts.kf_box[0] + 0.5f * ts.kf_box[2]);
@@ -391,20 +405,31 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 			cb[0] = cx - 0.5f * cb[2];
 			cb[1] = cy - 0.5f * cb[3];
 		}
+		if (!(cb[2] > 0 && cb[3] > 0 && isfinite(cb[0]) && isfinite(cb[1])))
+			continue;
 		const float(*pt)[2] = (const float(*)[2])fo->points;
-		float angle = atan2f(pt[FL_FACE_POINT_LEFT_EYE][1] - pt[FL_FACE_POINT_RIGHT_EYE][1],
-		                     pt[FL_FACE_POINT_LEFT_EYE][0] - pt[FL_FACE_POINT_RIGHT_EYE][0]);
-		float score = 0;
-		int r = fl_detector_face_score(c->det, img, cb, angle, &score, c->mesh);
-		if (r < 0) {
-			fl__errf(err, err_size, "%s: following a face at %.3f s: %s", c->path, t,
-			         fl_detector_errmsg(c->det));
-			return r;
-		}
+		c->fangle[nc] = atan2f(pt[FL_FACE_POINT_LEFT_EYE][1] - pt[FL_FACE_POINT_RIGHT_EYE][1],
+		                       pt[FL_FACE_POINT_LEFT_EYE][0] - pt[FL_FACE_POINT_RIGHT_EYE][0]);
+		c->fid[nc] = id;
+		c->fcov[nc] = cov;
+		nc++;
+	}
+	if (nc == 0)
+		return n;
+	int r = fl_detector_face_scores(c->det, img, nc, (const float(*)[4])c->fbox, c->fangle, c->fscore, c->meshes);
+	if (r < 0) {
+		fl__errf(err, err_size, "%s: following faces at %.3f s: %s", c->path, t, fl_detector_errmsg(c->det));
+		return r;
+	}
+	for (int q = 0; q < nc && n < c->p.max_faces; q++) {
+		struct follow *fo = &c->fol[c->fid[q]];
+		int cov = c->fcov[q];
+		float score = c->fscore[q];
+		const float(*mesh)[3] = (const float(*)[3])c->meshes[q];
 		if (!(score >= c->p.min_face_score))
 			continue; /* lost here; a covering detection stays as it is */
 		float x0, y0, x1, y1;
-		mesh_bbox((const float(*)[3])c->mesh, &x0, &y0, &x1, &y1);
+		mesh_bbox(mesh, &x0, &y0, &x1, &y1);
 		float mw = x1 - x0, mh = y1 - y0;
 		struct fl_face ff, *f = &ff;
 		memset(f, 0, sizeof(*f));
@@ -422,7 +447,7 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 		f->box[3] = by1 - by0;
 		f->score = fo->score;
 		f->face_score = score;
-		fl_facemesh_points((const float(*)[3])c->mesh, f->points);
+		fl_facemesh_points(mesh, f->points);
 		if (cov >= 0) {
 			/* The scout pass found this face too: the followed box (in the
 			** track's calibrated convention, from a full-size crop) is the
@@ -957,8 +982,15 @@ static int open_all(struct ctx *c, char *err, size_t err_size)
 	c->src = fl_calloc(nf, sizeof(*c->src));
 	c->has_emb = fl_calloc(nf, sizeof(*c->has_emb));
 	c->frec = fl_calloc(nf, sizeof(*c->frec));
+	c->fbox = fl_calloc(nf, sizeof(*c->fbox));
+	c->fangle = fl_calloc(nf, sizeof(*c->fangle));
+	c->fscore = fl_calloc(nf, sizeof(*c->fscore));
+	c->fid = fl_calloc(nf, sizeof(*c->fid));
+	c->fcov = fl_calloc(nf, sizeof(*c->fcov));
+	c->meshes = fl_calloc(nf, sizeof(*c->meshes));
 	c->mesh = fl_calloc(FL_FACEMESH_N_POINTS, sizeof(*c->mesh));
 	if (!c->faces || !c->points || !c->boxes || !c->embs || !c->probs || !c->tdets || !c->ids || !c->src || !c->has_emb || !c->frec ||
+	    !c->fbox || !c->fangle || !c->fscore || !c->fid || !c->fcov || !c->meshes ||
 	    !c->mesh) {
 		fl__errf(err, err_size, "out of memory");
 		return FL_ENOMEM;
