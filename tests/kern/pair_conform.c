@@ -8,7 +8,8 @@
 **     odd and even pixel counts (a last pixel alone), residual, every
 **     activation, per-channel and broadcast PReLU alpha;
 **   - implicit convolutions whose taps are shorter than a vector (the 5x5x3
-**     first layer of BlazeFace: taps of 15 floats; 5, 6, 9, 10 floats);
+**     first layer of BlazeFace: taps of 15 floats; 5, 6, 9, 10 floats), on
+**     the k-pair GEMM (odd pieces) and the interleaved one;
 **   - stride-1 3x3 / 5x5 depthwise rows of every width up to a few
 **     segments (the flat kernel's 4-chunk steps and its masked tail), alone
 **     and inside the separable conv.
@@ -116,37 +117,42 @@ FL_TEST(kern_pair_short_taps)
 	struct fl_pool *pool;
 	ASSERT_OK(fl__pool_create(2, &pool));
 	int it = 0;
-	for (size_t s = 0; s < FL_ARRAY_SIZE(shp); s++)
-		for (int co = 8; co <= 24; co += 16)
-			for (int pad = 0; pad < 2; pad++, it++) {
-				const int k = shp[s][0], ci = shp[s][1], st = shp[s][2], h = shp[s][3], w = shp[s][4];
-				const int act = acts[it % 6], res = it % 2;
-				struct fl_attr a = {.padding = pad ? FL_PADDING_VALID : FL_PADDING_SAME,
-				                    .stride = {st, st},
-				                    .act = act,
-				                    .act_alpha = 0.2f};
-				struct kcase c;
-				memset(&c, 0, sizeof(c));
-				kc_tensor(&c, 0, 4, (const int64_t[]){1, h, w, ci});
-				kc_fill(&c, 0, &r, -1, 1);
-				kc_tensor(&c, 1, 4, (const int64_t[]){k, k, ci, co});
-				const float ws = 1.0f / sqrtf((float)(k * k * ci));
-				kc_fill(&c, 1, &r, -ws, ws);
-				struct fl_attr a0 = a;
-				a0.act = FL_ACT_NONE; /* the output's shape, before alpha exists */
-				kc_wire(&c, FL_OP_CONV2D, &a0, 1);
-				struct fl_tensor o;
-				const struct fl_tensor *in[7] = {&c.t[0], &c.t[1], NULL, NULL, NULL, NULL, NULL};
-				char e[128];
-				ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in, &o, e, sizeof(e)));
-				add_extras(&c, &r, co, act, 0, res, o.dims);
-				kc_wire(&c, FL_OP_CONV2D, &a, 1);
-				char what[160];
-				snprintf(what, sizeof(what), "conv k%d s%d %s %dx%dx%d -> %d act%d res%d", k, st, pad ? "VALID" : "SAME", h,
-				         w, ci, co, act, res);
-				check_all(&c, pool, k * k * ci, what);
-				kc_free(&c);
-			}
+	for (int mode = 0; mode < 2; mode++) {
+		if (mode)
+			setenv("FL_KERN_NOKPAIR", "1", 1);
+		for (size_t s = 0; s < FL_ARRAY_SIZE(shp); s++)
+			for (int co = 8; co <= 24; co += 16)
+				for (int pad = 0; pad < 2; pad++, it++) {
+					const int k = shp[s][0], ci = shp[s][1], st = shp[s][2], h = shp[s][3], w = shp[s][4];
+					const int act = acts[it % 6], res = it % 2;
+					struct fl_attr a = {.padding = pad ? FL_PADDING_VALID : FL_PADDING_SAME,
+					                    .stride = {st, st},
+					                    .act = act,
+					                    .act_alpha = 0.2f};
+					struct kcase c;
+					memset(&c, 0, sizeof(c));
+					kc_tensor(&c, 0, 4, (const int64_t[]){1, h, w, ci});
+					kc_fill(&c, 0, &r, -1, 1);
+					kc_tensor(&c, 1, 4, (const int64_t[]){k, k, ci, co});
+					const float ws = 1.0f / sqrtf((float)(k * k * ci));
+					kc_fill(&c, 1, &r, -ws, ws);
+					struct fl_attr a0 = a;
+					a0.act = FL_ACT_NONE; /* the output's shape, before alpha exists */
+					kc_wire(&c, FL_OP_CONV2D, &a0, 1);
+					struct fl_tensor o;
+					const struct fl_tensor *in[7] = {&c.t[0], &c.t[1], NULL, NULL, NULL, NULL, NULL};
+					char e[128];
+					ASSERT_OK(fl__opdef_conv2d.infer(&c.node, in, &o, e, sizeof(e)));
+					add_extras(&c, &r, co, act, 0, res, o.dims);
+					kc_wire(&c, FL_OP_CONV2D, &a, 1);
+					char what[160];
+					snprintf(what, sizeof(what), "conv %s k%d s%d %s %dx%dx%d -> %d act%d res%d",
+					         mode ? "interleaved" : "k-pair", k, st, pad ? "VALID" : "SAME", h, w, ci, co, act, res);
+					check_all(&c, pool, k * k * ci, what);
+					kc_free(&c);
+				}
+	}
+	unsetenv("FL_KERN_NOKPAIR");
 	fl__pool_destroy(pool);
 }
 

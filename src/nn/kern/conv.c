@@ -57,8 +57,9 @@ struct kprep {
 	/* AVX-512 pair GEMM (N = 8 * pnq, see struct fl__pair), pnq 0: none */
 	int pnq;
 	float *pw, *pbias, *palpha;
-	/* its k-pair packing (K even), or NULL (see struct fl__pair) */
+	/* its k-pair packing, or NULL, and its pieces (see struct fl__pair) */
 	float *kw, *kbias;
+	int kq_taps, kq_tap_k;
 };
 
 /* ------------------------------------------------------------ geometry */
@@ -294,8 +295,10 @@ static int pair_nq(int isa, int n)
 	return isa == FL_ISA_AVX512 && (n == 8 || n == 24) ? n / 8 : 0;
 }
 
-/* Add the pair packing of the K x N HWIO weights b (row stride N) to p. */
-static int pack_pair(struct kprep *p, const float *b, const float *bias, const float *alpha, int alpha_n)
+/* Add the pair packing of the K x N HWIO weights b (row stride N) to p;
+** the k-pair packing takes the K inputs as `taps` pieces of tap_k. */
+static int pack_pair(struct kprep *p, const float *b, const float *bias, const float *alpha, int alpha_n, int taps,
+                     int tap_k)
 {
 	const int k = p->k, n = p->n, nq = pair_nq(p->isa, n), w = nq * 16;
 	p->pw = fl_aligned_alloc(64, (size_t)k * w * sizeof(float));
@@ -315,18 +318,25 @@ static int pack_pair(struct kprep *p, const float *b, const float *bias, const f
 			p->palpha[j] = alpha[alpha_n == 1 ? 0 : j % n]; /* output order */
 	}
 	p->pnq = nq;
-	/* the k-pair packing for plain rows ($FL_KERN_NOKPAIR: A/B timing and
-	** the tests of the interleaved path) */
-	if (k % 2 == 0 && !getenv("FL_KERN_NOKPAIR")) {
-		p->kw = fl_aligned_alloc(64, (size_t)k * w * sizeof(float));
+	/* the k-pair packing ($FL_KERN_NOKPAIR: A/B timing and the tests of
+	** the interleaved path) */
+	if (taps * tap_k == k && !getenv("FL_KERN_NOKPAIR")) {
+		const int hp = (tap_k + 1) / 2;
+		p->kw = fl_aligned_alloc(64, (size_t)taps * hp * w * sizeof(float));
 		p->kbias = fl_aligned_alloc(64, (size_t)w * sizeof(float));
 		if (!p->kw || !p->kbias)
 			return FL_ENOMEM;
-		for (int kk = 0; kk < k / 2; kk++)
-			for (int j = 0; j < w; j++)
-				p->kw[(size_t)kk * w + j] = b[(size_t)(2 * kk + j % 2) * n + (j / 16) * 8 + (j % 16) / 2];
+		for (int t = 0; t < taps; t++)
+			for (int kk = 0; kk < hp; kk++)
+				for (int j = 0; j < w; j++) {
+					const int l = 2 * kk + j % 2; /* input of the piece */
+					p->kw[((size_t)t * hp + kk) * w + j] =
+					    l < tap_k ? b[(size_t)(t * tap_k + l) * n + (j / 16) * 8 + (j % 16) / 2] : 0.0f;
+				}
 		for (int j = 0; j < w; j++)
 			p->kbias[j] = bias && j % 2 == 0 ? bias[(j / 16) * 8 + (j % 16) / 2] : 0.0f;
+		p->kq_taps = taps;
+		p->kq_tap_k = tap_k;
 	}
 	return 0;
 }
@@ -400,7 +410,12 @@ static int conv_prepare(struct fl_node *n, const struct fl_graph *g, int isa, ch
 	}
 	p->dw = dwp;
 	/* $FL_KERN_NOPAIR (any value) keeps the plain panels: A/B timing only */
-	if (pair_nq(isa, co) && !getenv("FL_KERN_NOPAIR") && pack_pair(p, f->data, bias, alpha, alpha_n) < 0) {
+	/* the window's pieces as conv_taps() cuts them: kh rows of kw * ci
+	** floats, or with dilation kh * kw taps of ci */
+	const int dil_w = n->attr.dilation[1] > 0 ? n->attr.dilation[1] : 1;
+	const int taps = dil_w == 1 ? kh : kh * kw, tap_k = dil_w == 1 ? kw * ci : ci;
+	if (pair_nq(isa, co) && !getenv("FL_KERN_NOPAIR") &&
+	    pack_pair(p, f->data, bias, alpha, alpha_n, taps, tap_k) < 0) {
 		prep_free(p);
 		fl__errf(err, err_size, "out of memory packing weights");
 		return FL_ENOMEM;
@@ -720,6 +735,8 @@ static void pair_init(const struct kprep *p, const struct fl__gemm *gm, struct f
 	pr->alpha = p->palpha;
 	pr->kb = p->kw;
 	pr->kbias = p->kbias;
+	pr->kq_taps = p->kq_taps;
+	pr->kq_tap_k = p->kq_tap_k;
 	pr->act = gm->act.kind;
 	pr->slope = gm->act.slope;
 	pr->c = gm->c;

@@ -183,11 +183,15 @@ struct fl__pair {
 	const float *a;
 	ptrdiff_t lda;
 	const struct fl__convk *ck; /* non-NULL: implicit convolution */
-	/* The k-pair packing (k even; plain rows only, ck NULL), or NULL:
-	** kb [k/2][nq * 16], lane 2i + s of vector j the weight of input 2kk + s
-	** for channel 8j + i; kbias [nq * 16], bias of channel 8j + i at lane
-	** 2i, zero at 2i + 1.  See kq_ukr in conv_avx512.c. */
+	/* The k-pair packing, or NULL: the k inputs as kq_taps pieces of
+	** kq_tap_k (a window's rows, as struct fl__convk's taps; 1 piece of k for
+	** a 1x1); per piece (kq_tap_k + 1) / 2 rows of nq vectors, lane 2i + s of
+	** vector j the weight of the piece's input 2kk + s (zero past its end)
+	** for channel 8j + i; kbias [nq * 16], bias of channel 8j + i at lane 2i,
+	** zero at 2i + 1.  Used where the rows' pieces match (kq_ukr: plain
+	** rows, one even piece; kqc_ukr: a window's pieces; conv_avx512.c). */
 	const float *kb, *kbias;
+	int kq_taps, kq_tap_k;
 };
 
 /* Floats of per-thread scratch fl__pair_avx512 needs for K = k. */

@@ -323,6 +323,44 @@ static void kp_tile_run(const struct fl__pair *pp, int m, int cnt, const float *
 	}
 }
 
+/* The k-pair store: lane pairs summed, residual, activation; pixel r's N
+** outputs at c0 + r * N. */
+KS_INLINE void kq_store(const int MR, const int NQ, __m512 (*acc)[3], float *c0, const float *res, int act,
+                        float slope, const float *alpha)
+{
+	/* pixels in pairs: the pair's 2 NQ half-vectors (8 channels each) in
+	** output order are half h -> pixel h / NQ, accumulator h % NQ; output
+	** vector o sums the lane pairs of halves 2o and 2o + 1 */
+	const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+	const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+	const int N = NQ * 8;
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r += 2) {
+		const int two = r + 1 < MR; /* else a last pixel alone: NQ halves */
+		const int halves = two ? 2 * NQ : NQ;
+		float *c = c0 + (ptrdiff_t)r * N;
+		const float *rs = res ? res + (ptrdiff_t)r * N : NULL;
+#pragma GCC unroll 4
+		for (int o = 0; o < NQ; o++) {
+			const int h0 = 2 * o, h1 = 2 * o + 1;
+			if (h0 >= halves)
+				break;
+			const __m512 x0 = acc[r + h0 / NQ][h0 % NQ];
+			const __m512 x1 = h1 < halves ? acc[r + h1 / NQ][h1 % NQ] : _mm512_setzero_ps();
+			__m512 y = _mm512_add_ps(_mm512_permutex2var_ps(x0, ev, x1), _mm512_permutex2var_ps(x0, od, x1));
+			const __mmask16 m = h1 < halves ? 0xFFFF : 0x00FF;
+			if (rs)
+				y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, rs + o * 16));
+			const __m512 sa = act == FL_ACT_PRELU ? _mm512_loadu_ps(alpha + o * 16) : _mm512_set1_ps(slope);
+			y = ks_act(act, y, sa);
+			if (h1 < halves)
+				_mm512_storeu_ps(c + o * 16, y);
+			else
+				_mm512_mask_storeu_ps(c + o * 16, m, y);
+		}
+	}
+}
+
 /*
 ** The k-pair GEMM for plain rows (a 1x1 convolution's input, the separable
 ** conv's depthwise row) and K even: a 64-bit broadcast of two consecutive
@@ -376,37 +414,7 @@ KS_INLINE void kq_ukr(const int MR, const int NQ, const struct kq_tile *t)
 				acc[r][v] = _mm512_fmadd_ps(av, bb[v], acc[r][v]);
 		}
 	}
-	/* pixels in pairs: the pair's 2 NQ half-vectors (8 channels each) in
-	** output order are half h -> pixel h / NQ, accumulator h % NQ; output
-	** vector o sums the lane pairs of halves 2o and 2o + 1 */
-	const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-	const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-	const int N = NQ * 8;
-#pragma GCC unroll 16
-	for (int r = 0; r < MR; r += 2) {
-		const int two = r + 1 < MR; /* else a last pixel alone: NQ halves */
-		const int halves = two ? 2 * NQ : NQ;
-		float *c = t->c + (ptrdiff_t)r * N;
-		const float *rs = t->res ? t->res + (ptrdiff_t)r * N : NULL;
-#pragma GCC unroll 4
-		for (int o = 0; o < NQ; o++) {
-			const int h0 = 2 * o, h1 = 2 * o + 1;
-			if (h0 >= halves)
-				break;
-			const __m512 x0 = acc[r + h0 / NQ][h0 % NQ];
-			const __m512 x1 = h1 < halves ? acc[r + h1 / NQ][h1 % NQ] : _mm512_setzero_ps();
-			__m512 y = _mm512_add_ps(_mm512_permutex2var_ps(x0, ev, x1), _mm512_permutex2var_ps(x0, od, x1));
-			const __mmask16 m = h1 < halves ? 0xFFFF : 0x00FF;
-			if (rs)
-				y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, rs + o * 16));
-			const __m512 sa = t->act == FL_ACT_PRELU ? _mm512_loadu_ps(t->alpha + o * 16) : _mm512_set1_ps(t->slope);
-			y = ks_act(t->act, y, sa);
-			if (h1 < halves)
-				_mm512_storeu_ps(c + o * 16, y);
-			else
-				_mm512_mask_storeu_ps(c + o * 16, m, y);
-		}
-	}
+	kq_store(MR, NQ, acc, t->c, t->res, t->act, t->slope, t->alpha);
 }
 
 #define KQ_DEF(mr, nq)                                                         \
@@ -447,10 +455,163 @@ static void kq_run(const struct fl__pair *pp, int m0, int m1)
 	}
 }
 
+/*
+** The k-pair GEMM of an implicit convolution: the K inputs of a window come
+** as `taps` pieces of tap_k floats read in place (the 5x5x3 first conv of
+** BlazeFace: 5 window rows of 15), k-pairs within each piece; an odd
+** piece's last input is broadcast alone into the even lanes (zeros in the
+** odd ones, whose weights are zero).  Windows touching the padding are
+** gathered (im2col) first, in the same piece structure.  No interleaving
+** pass: the pixel-pair GEMM spent a third of this conv gathering.
+*/
+struct kqc_tile {
+	const float *const *rows;  /* pixel r's piece t at rows[r] + offs[r][t] */
+	const ptrdiff_t *const *offs;
+	int taps, tap_k;
+	const float *b;            /* [taps][(tap_k + 1) / 2][NQ * 16] */
+	const float *bias;         /* [NQ * 16] */
+	const float *alpha;        /* [NQ * 16] output order, PReLU only */
+	int act;
+	float slope;
+	float *c;                  /* pixel r's outputs at c + r * N */
+	const float *res;
+};
+
+KS_INLINE void kqc_ukr(const int MR, const int NQ, const struct kqc_tile *t)
+{
+	__m512 acc[16][3];
+	const float *ap[16];
+	const float *b = t->b;
+	const int hk = t->tap_k / 2, odd = t->tap_k & 1;
+#pragma GCC unroll 4
+	for (int v = 0; v < NQ; v++) {
+		const __m512 bv = _mm512_loadu_ps(t->bias + v * 16);
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++)
+			acc[r][v] = bv;
+	}
+	for (int tp = 0; tp < t->taps; tp++) {
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++)
+			ap[r] = t->rows[r] + t->offs[r][tp];
+		for (int kk = 0; kk < hk; kk++) {
+			__m512 bb[3];
+#pragma GCC unroll 4
+			for (int v = 0; v < NQ; v++)
+				bb[v] = _mm512_loadu_ps(b + v * 16);
+			b += NQ * 16;
+#pragma GCC unroll 16
+			for (int r = 0; r < MR; r++) {
+				const __m512 av = kp_bcast2(ap[r] + 2 * kk);
+#pragma GCC unroll 4
+				for (int v = 0; v < NQ; v++)
+					acc[r][v] = _mm512_fmadd_ps(av, bb[v], acc[r][v]);
+			}
+		}
+		if (odd) {
+			__m512 bb[3];
+#pragma GCC unroll 4
+			for (int v = 0; v < NQ; v++)
+				bb[v] = _mm512_loadu_ps(b + v * 16);
+			b += NQ * 16;
+#pragma GCC unroll 16
+			for (int r = 0; r < MR; r++) {
+				const __m512 av = _mm512_maskz_broadcastss_ps(0x5555, _mm_load_ss(ap[r] + 2 * hk));
+#pragma GCC unroll 4
+				for (int v = 0; v < NQ; v++)
+					acc[r][v] = _mm512_fmadd_ps(av, bb[v], acc[r][v]);
+			}
+		}
+	}
+	kq_store(MR, NQ, acc, t->c, t->res, t->act, t->slope, t->alpha);
+}
+
+#define KQC_DEF(mr, nq)                                                         \
+	static void kqc_ukr_##mr##_##nq(const struct kqc_tile *t) { kqc_ukr(mr, nq, t); }
+KQC_DEF(1, 1) KQC_DEF(2, 1) KQC_DEF(3, 1) KQC_DEF(4, 1) KQC_DEF(5, 1) KQC_DEF(6, 1) KQC_DEF(7, 1) KQC_DEF(8, 1)
+KQC_DEF(9, 1) KQC_DEF(10, 1) KQC_DEF(11, 1) KQC_DEF(12, 1) KQC_DEF(13, 1) KQC_DEF(14, 1) KQC_DEF(15, 1) KQC_DEF(16, 1)
+KQC_DEF(1, 3) KQC_DEF(2, 3) KQC_DEF(3, 3) KQC_DEF(4, 3) KQC_DEF(5, 3) KQC_DEF(6, 3) KQC_DEF(7, 3) KQC_DEF(8, 3)
+
+typedef void (*kqc_ukr_fn)(const struct kqc_tile *t);
+#define KQC_MR(nq) KQ_MR(nq)
+static const kqc_ukr_fn kqc_tab1[16] = {kqc_ukr_1_1,  kqc_ukr_2_1,  kqc_ukr_3_1,  kqc_ukr_4_1,  kqc_ukr_5_1,  kqc_ukr_6_1,
+                                      kqc_ukr_7_1,  kqc_ukr_8_1,  kqc_ukr_9_1,  kqc_ukr_10_1, kqc_ukr_11_1, kqc_ukr_12_1,
+                                      kqc_ukr_13_1, kqc_ukr_14_1, kqc_ukr_15_1, kqc_ukr_16_1};
+static const kqc_ukr_fn kqc_tab3[8] = {kqc_ukr_1_3, kqc_ukr_2_3, kqc_ukr_3_3, kqc_ukr_4_3,
+                                     kqc_ukr_5_3, kqc_ukr_6_3, kqc_ukr_7_3, kqc_ukr_8_3};
+
+/* Output pixels [m0, m1) of an implicit convolution on the k-pair GEMM:
+** windows read in place where they lie inside the image, gathered (im2col,
+** zeros for padding) into col otherwise. */
+static void kqc_run(const struct fl__pair *pp, int m0, int m1, float *col)
+{
+	const int nq = pp->nq, n = nq * 8, mr = KQC_MR(nq), k = pp->k;
+	const struct fl__convk *ck = pp->ck;
+	const float *rows[16];
+	const ptrdiff_t *offs[16];
+	const ptrdiff_t zero = 0;
+	ptrdiff_t coff[64];
+	struct kqc_tile t;
+	t.rows = rows;
+	t.offs = offs;
+	t.taps = pp->kq_taps;
+	t.tap_k = pp->kq_tap_k;
+	t.b = pp->kb;
+	t.bias = pp->kbias;
+	t.alpha = pp->alpha;
+	t.act = pp->act;
+	t.slope = pp->slope;
+	for (int tp = 0; ck && tp < t.taps; tp++)
+		coff[tp] = (ptrdiff_t)tp * t.tap_k;
+	const struct fl__conv_geom *g = ck ? &ck->g : NULL;
+	const int plane = g ? g->oh * g->ow : 0;
+	const int ekh = g ? (g->kh - 1) * g->dh : 0, ekw = g ? (g->kw - 1) * g->dw : 0;
+	for (int m = m0; m < m1; m += mr) {
+		const int cnt = m1 - m < mr ? m1 - m : mr;
+		if (!ck) {
+			for (int r = 0; r < cnt; r++) {
+				rows[r] = pp->a + (ptrdiff_t)(m + r) * pp->lda;
+				offs[r] = &zero;
+			}
+		} else {
+			int b = m / plane, oy = (m % plane) / g->ow, ox = m % g->ow;
+			for (int r = 0; r < cnt; r++) {
+				const int iy = oy * g->sh - g->pt, ix = ox * g->sw - g->pl;
+				if (iy >= 0 && iy + ekh < g->ih && ix >= 0 && ix + ekw < g->iw) {
+					rows[r] = ck->x + (((ptrdiff_t)b * g->ih + iy) * g->iw + ix) * g->ci;
+					offs[r] = ck->toff;
+				} else {
+					rows[r] = col + (ptrdiff_t)r * k;
+					offs[r] = coff;
+					fl__im2col(g, ck->x, m + r, 1, col + (ptrdiff_t)r * k);
+				}
+				if (++ox == g->ow) {
+					ox = 0;
+					if (++oy == g->oh) {
+						oy = 0;
+						b++;
+					}
+				}
+			}
+		}
+		t.c = pp->c + (ptrdiff_t)m * n;
+		t.res = pp->res ? pp->res + (ptrdiff_t)m * n : NULL;
+		if (nq == 1)
+			kqc_tab1[cnt - 1](&t);
+		else
+			kqc_tab3[cnt - 1](&t);
+	}
+}
+
 void FN(pair)(const struct fl__pair *pp, int m0, int m1, float *scratch)
 {
-	if (!pp->ck && pp->kb && pp->k % 2 == 0) {
+	/* the k-pair GEMM where its packing's pieces are these rows' */
+	if (pp->kb && !pp->ck && pp->kq_taps == 1 && pp->kq_tap_k == pp->k && pp->k % 2 == 0) {
 		kq_run(pp, m0, m1);
+		return;
+	}
+	if (pp->kb && pp->ck && pp->ck->toff && pp->ck->taps == pp->kq_taps && pp->ck->tap_k == pp->kq_tap_k) {
+		kqc_run(pp, m0, m1, scratch);
 		return;
 	}
 	const int tile = 2 * KP_MQ(pp->nq), k = pp->k;
