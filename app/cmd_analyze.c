@@ -28,7 +28,7 @@ static void analyze_usage(FILE *f)
 	           "  --detect-every S  seconds between searches for new faces (default 0.4); tracked\n"
 	           "              faces are followed between them; 0 = full detection on every frame\n"
 	           "  --full-every S    seconds between full-resolution searches (default 1.2)\n"
-	           "  --threads N threads per model and for decoding (default: the CPUs available)\n"
+	           "  --threads N threads per model (default: the CPUs available; decoding gets N/4, at least 1)\n"
 	           "  --profile   print the time per stage and per model to stderr\n"
 	           "  --decode-all  decode every frame (by default frames nothing references that lie\n"
 	           "              between sampling instants are skipped; the analysed frames are the same)\n"

@@ -57,7 +57,7 @@ typedef void (*fl_analyze_progress_fn)(void *opaque, const struct fl_analyze_pro
 struct fl_analyze_params {
 	double fps;       /* analysis rate, frames per second; default 5 */
 	int every_frame;  /* 1: analyse every decoded frame (fps ignored); default 0 */
-	int threads;      /* threads of each model session and of the decoder; 0 = fl_cpu_count() */
+	int threads;      /* threads of each model session (the decoder gets threads/4, at least 1); 0 = fl_cpu_count() */
 	double gap;       /* a person's segments closer than this (seconds) are joined; default 1.0 */
 	/* Folder of the models (human/, expo/, faceapi/ inside); NULL = $FL_MODELS,
 	** or "models" when that is unset.  Borrowed for the call. */
