@@ -597,10 +597,9 @@ fail:
 	return FL_ENOMEM;
 }
 
-int fl_tracker_cut(struct fl_tracker *tr)
+/* End every active track (they give back their top-K buffers). */
+static void end_all(struct fl_tracker *tr)
 {
-	if (!tr || tr->finished)
-		return FL_EINVAL;
 	for (int k = 0; k < tr->n_act; k++) {
 		struct track *trk = &tr->tracks[tr->act[k]];
 		trk->state = TRACK_ENDED;
@@ -608,6 +607,13 @@ int fl_tracker_cut(struct fl_tracker *tr)
 		trk->topk = NULL;
 	}
 	tr->n_act = 0;
+}
+
+int fl_tracker_cut(struct fl_tracker *tr)
+{
+	if (!tr || tr->finished)
+		return FL_EINVAL;
+	end_all(tr);
 	return 0;
 }
 
@@ -615,13 +621,7 @@ int fl_tracker_finish(struct fl_tracker *tr)
 {
 	if (!tr)
 		return FL_EINVAL;
-	for (int k = 0; k < tr->n_act; k++) {
-		struct track *trk = &tr->tracks[tr->act[k]];
-		trk->state = TRACK_ENDED;
-		fl_free(trk->topk);
-		trk->topk = NULL;
-	}
-	tr->n_act = 0;
+	end_all(tr);
 	tr->finished = 1;
 	return 0;
 }

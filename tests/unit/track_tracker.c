@@ -517,3 +517,58 @@ FL_TEST(track_assign_vs_brute_force)
 		ASSERT_NEAR(cost, bc, 1e-4);
 	}
 }
+
+/* The analysis follows faces between detections from fl_tracker_predict,
+** ends tracks at shot cuts with fl_tracker_cut, and lets a new face's
+** tentative track survive a missed follow for tentative_grace_s. */
+FL_TEST(track_predict_cut_grace)
+{
+	struct fl_tracker *tr;
+	struct fl_tracker_params p = fl_tracker_default_params();
+	p.emb_dim = 0;
+	ASSERT_OK(fl_tracker_create(&p, &tr));
+	struct fl_track_det d = {.box = {100, 100, 80, 80}, .score = 0.95f, .quality = 1};
+	int id = -1, tid[1];
+	/* A face moving right at 50 px/s. */
+	for (int k = 0; k < 10; k++) {
+		d.box[0] = 100 + 50 * 0.2f * k;
+		ASSERT_OK(fl_tracker_update(tr, 0.2 * k, k, &d, 1, tid));
+		ASSERT_EQ(tid[0], 1);
+	}
+	ASSERT_EQ(fl_tracker_n_active(tr), 1);
+	float b[4];
+	ASSERT_EQ(fl_tracker_predict(tr, 0, 2.0, &id, b), 1); /* confirmed */
+	ASSERT_EQ(id, 1);
+	ASSERT_NEAR(b[0], 200, 6); /* moved on by its velocity */
+	ASSERT_NEAR(b[2], 80, 2);
+	ASSERT_EQ(fl_tracker_predict(tr, 1, 2.0, &id, b), FL_EINVAL); /* no such active track */
+	ASSERT_EQ(fl_tracker_predict(tr, 0, 1.0, &id, b), FL_EINVAL); /* before the last update */
+
+	/* A cut: the same box afterwards starts a new track. */
+	ASSERT_OK(fl_tracker_cut(tr));
+	ASSERT_EQ(fl_tracker_n_active(tr), 0);
+	d.box[0] = 200;
+	ASSERT_OK(fl_tracker_update(tr, 2.0, 10, &d, 1, tid));
+	ASSERT_EQ(tid[0], 2);
+	struct fl_track_summary s;
+	ASSERT_OK(fl_tracker_get(tr, 0, &s));
+	ASSERT(!s.active && s.confirmed && s.end == 1.8);
+	fl_tracker_destroy(tr);
+
+	/* Grace: a tentative track (score < confirm_score) that misses one
+	** frame ends by default, and survives with tentative_grace_s. */
+	for (int grace = 0; grace < 2; grace++) {
+		p.tentative_grace_s = grace ? 0.4 : 0;
+		ASSERT_OK(fl_tracker_create(&p, &tr));
+		d.score = 0.7f;
+		ASSERT_OK(fl_tracker_update(tr, 0.0, 0, &d, 1, tid));
+		ASSERT_OK(fl_tracker_update(tr, 0.2, 1, NULL, 0, NULL)); /* missed */
+		ASSERT_OK(fl_tracker_update(tr, 0.4, 2, &d, 1, tid));
+		ASSERT_EQ(tid[0], grace ? 1 : 2);
+		ASSERT_OK(fl_tracker_get(tr, 0, &s));
+		ASSERT_EQ(s.confirmed, grace);
+		fl_tracker_destroy(tr);
+	}
+	p.tentative_grace_s = -1;
+	ASSERT_EQ(fl_tracker_create(&p, &tr), FL_EINVAL);
+}
