@@ -389,3 +389,41 @@ FL_TEST_T(detect_api, 300)
 	fl_detector_destroy(det);
 	fl_image_fini(&img);
 }
+
+/* FaceMesh on several faces at once (fl_detector_face_scores): with two
+** threads the faces run side by side on single-threaded FaceMesh copies;
+** the scores and meshes match one face at a time on a one-thread detector
+** and the detector's own verification. */
+FL_TEST_T(detect_face_scores_parallel, 300)
+{
+	struct fl_detector_params p1 = fl_detector_default_params(), p2 = p1;
+	p1.n_threads = 1;
+	p2.n_threads = 2;
+	struct fl_detector *d1 = open_detector(&p1), *d2 = open_detector(&p2);
+	struct fl_image img;
+	load("models/samples/sample5.jpg", &img);
+	struct fl_face faces[16];
+	int n = fl_detector_detect(d2, &img, faces, 16);
+	ASSERT(n >= 4);
+	float boxes[16][4], angles[16], s1[16], s2[16];
+	static float m1[16][FL_FACEMESH_N_POINTS][3], m2[16][FL_FACEMESH_N_POINTS][3];
+	for (int i = 0; i < n; i++) {
+		memcpy(boxes[i], faces[i].raw_box, sizeof(boxes[i]));
+		angles[i] = 0;
+	}
+	ASSERT_OK(fl_detector_face_scores(d2, &img, n, (const float(*)[4])boxes, angles, s2, m2));
+	for (int i = 0; i < n; i++) {
+		ASSERT_OK(fl_detector_face_score(d1, &img, boxes[i], 0, &s1[i], m1[i]));
+		ASSERT_NEAR(s2[i], s1[i], 1e-4);
+		for (int k = 0; k < FL_FACEMESH_N_POINTS; k++)
+			ASSERT_NEAR(m2[i][k][0], m1[i][k][0], 1e-2);
+		ASSERT(s2[i] >= 0.5f); /* faces the detector verified */
+	}
+	/* Bad boxes are refused as a whole. */
+	boxes[1][2] = 0;
+	ASSERT_EQ(fl_detector_face_scores(d2, &img, n, (const float(*)[4])boxes, angles, s2, NULL), FL_EINVAL);
+	ASSERT_OK(fl_detector_face_scores(d2, &img, 0, NULL, NULL, NULL, NULL));
+	fl_image_fini(&img);
+	fl_detector_destroy(d1);
+	fl_detector_destroy(d2);
+}
