@@ -27,7 +27,7 @@ static void render_usage(FILE *f)
 	        "  --threads N  decoder/encoder threads (default: the CPUs available)\n"
 	        "  --quiet    do not list the files written\n"
 	        "Exit codes: 0 ok, 1 usage, 2 the result is damaged or of another version, 3 a file or\n"
-	        "folder is missing or cannot be written, 4 internal error.\n",
+	        "folder is missing or cannot be written, 4 internal error, 5 disk full (nothing half-written).\n",
 	        app_outputs_usage);
 }
 

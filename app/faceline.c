@@ -29,7 +29,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "Environment: FL_CPU=ref|avx2|avx512 (kernel family), FL_THREADS=N, FL_LOG_LEVEL=debug,\n"
 	        "FL_MODELS=DIR (default ./models).\n"
-	        "Exit codes: 0 ok, 1 usage, 2 bad input, 3 missing file, 4 internal error.\n",
+	        "Exit codes: 0 ok, 1 usage, 2 bad input, 3 missing file, 4 internal error, 5 output not written.\n",
 	        fl_version());
 }
 
