@@ -848,6 +848,8 @@ int fl_detector_face_scores(struct fl_detector *det, const struct fl_image *img,
 			return FL_EINVAL;
 		}
 	}
+	if (n == 0)
+		return 0;
 	int r = mesh_reserve(det, (size_t)n);
 	if (r < 0)
 		return r;
