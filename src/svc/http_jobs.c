@@ -53,7 +53,7 @@ static const struct {
 } param_defs[] = {
 	{"fps", P_NUM, 0.01, 240},         {"every_frame", P_BOOL, 0, 1}, {"gap", P_NUM, 0, 3600},
 	{"min_score", P_NUM, 0, 1},        {"min_face_score", P_NUM, 0, 1}, {"max_faces", P_INT, 1, 1024},
-	{"skip_nonref", P_BOOL, 0, 1},
+	{"skip_nonref", P_BOOL, 0, 1},      {"detect_interval", P_NUM, 0, 3600}, {"full_interval", P_NUM, 0, 3600},
 };
 #define N_PARAMS (sizeof(param_defs) / sizeof(param_defs[0]))
 

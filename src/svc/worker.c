@@ -177,7 +177,8 @@ static void ring_push(struct fl_workers *w, double now)
 ** errors: a typo must not silently analyse with defaults. */
 static int parse_params(const char *text, struct fl_analyze_params *p, char *err, size_t err_size)
 {
-	static const char known[] = "fps, every_frame, gap, threads, min_score, min_face_score, max_faces, skip_nonref";
+	static const char known[] = "fps, every_frame, gap, threads, min_score, min_face_score, max_faces, "
+	                            "skip_nonref, detect_interval, full_interval";
 	json_error_t je;
 	json_t *o = json_loads(text ? text : "{}", JSON_REJECT_DUPLICATES, &je);
 	int r = 0;
@@ -236,6 +237,14 @@ static int parse_params(const char *text, struct fl_analyze_params *p, char *err
 				p->min_score = (float)d;
 			else
 				p->min_face_score = (float)d;
+		} else if (!strcmp(key, "detect_interval") || !strcmp(key, "full_interval")) {
+			if (!num || !(d >= 0 && d <= 3600)) {
+				fl__errf(err, err_size, "params: \"%s\" must be a number of seconds in [0, 3600]", key);
+				r = FL_EINVAL;
+			} else if (key[0] == 'd')
+				p->detect_interval = d;
+			else
+				p->full_interval = d;
 		} else if (!strcmp(key, "max_faces")) {
 			if (!integer || json_integer_value(v) < 1 || json_integer_value(v) > 1024) {
 				fl__errf(err, err_size, "params: \"max_faces\" must be an integer in [1, 1024]");

@@ -1047,15 +1047,16 @@ FL_TEST_T(svc_http_crash, 300)
 	char longv[PATH_MAX + 16], shortv[PATH_MAX + 16];
 	snprintf(longv, sizeof(longv), "%s/long.mp4", srv.dir);
 	snprintf(shortv, sizeof(shortv), "%s/short.mp4", srv.dir);
-	svct_make_video(longv, 12, 0);
+	svct_make_video(longv, 40, 0);
 	svct_make_video(shortv, 2, 0);
-	const char *extra[] = {"--workers", "1", "--lease", "2", NULL};
+	const char *extra[] = {"--workers", "1", "--lease", "2", "--threads", "1", NULL};
 	ASSERT_EQ(svct_start(&srv, NULL, extra), 0);
 
-	/* The long job runs (every frame: long enough to be caught mid-way);
-	** a second upload is acknowledged while it runs. */
+	/* The long job runs (every frame, the full detector on each, one
+	** thread: 400 frames, seconds even on a fast machine, so it is caught
+	** mid-way); a second upload is acknowledged while it runs. */
 	char a[32], b[32];
-	submit_raw(&srv, longv, "?every_frame=1", a);
+	submit_raw(&srv, longv, "?every_frame=1&detect_interval=0", a);
 	json_t *j = svct_wait(&srv, a, "running", 60);
 	json_decref(j);
 	double t0 = now_s();
