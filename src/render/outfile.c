@@ -96,10 +96,11 @@ int fl__out_fopen_status(const char *path, char *tmp, FILE **f, char *err, size_
 	return 0;
 }
 
-static int sync_rename(const char *tmp, const char *path, char *err, size_t err_size)
+/* Rename tmp onto path; first fsync it when nobody did (need_sync). */
+static int sync_rename(const char *tmp, const char *path, int need_sync, char *err, size_t err_size)
 {
-	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
+	int fd = need_sync ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+	if (need_sync && (fd < 0 || fsync(fd) != 0)) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -108,7 +109,8 @@ static int sync_rename(const char *tmp, const char *path, char *err, size_t err_
 			snprintf(err, err_size, "%s: cannot write the output file: %s", path, strerror(e));
 		return fl__errno_status(e);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 		unlink(tmp);
@@ -148,7 +150,8 @@ int fl__out_commit(FILE *f, const char *tmp, const char *path, int status, char 
 			unlink(tmp);
 		return status;
 	}
-	return sync_rename(tmp, path, err, err_size);
+	/* The stream was fsync'd above: no second open and fsync. */
+	return sync_rename(tmp, path, f == NULL, err, err_size);
 }
 
 int fl__out_commit_path(const char *tmp, const char *path, int status, char *err, size_t err_size)
@@ -158,5 +161,5 @@ int fl__out_commit_path(const char *tmp, const char *path, int status, char *err
 			unlink(tmp);
 		return status;
 	}
-	return sync_rename(tmp, path, err, err_size);
+	return sync_rename(tmp, path, 1, err, err_size);
 }
