@@ -187,6 +187,10 @@ int fl_tracker_n_tracks(const struct fl_tracker *tr);
 ** FL_EINVAL (i out of range). */
 int fl_tracker_get(const struct fl_tracker *tr, int i, struct fl_track_summary *out);
 
+/* Intersection over union of two boxes [x, y, w, h] (0 when either is
+** empty or they do not meet). */
+float fl_box_iou(const float a[4], const float b[4]);
+
 /* Number of active tracks (those that may still receive detections). */
 int fl_tracker_n_active(const struct fl_tracker *tr);
 

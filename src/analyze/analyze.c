@@ -339,15 +339,6 @@ static int remember_follow(struct ctx *c, int n, double t)
 	return 0;
 }
 
-static float box_iou(const float *a, const float *b)
-{
-	float x0 = fmaxf(a[0], b[0]), y0 = fmaxf(a[1], b[1]);
-	float x1 = fminf(a[0] + a[2], b[0] + b[2]), y1 = fminf(a[1] + a[3], b[1] + b[3]);
-	float in = fmaxf(x1 - x0, 0) * fmaxf(y1 - y0, 0);
-	float un = a[2] * a[3] + b[2] * b[3] - in;
-	return un > 0 ? in / un : 0;
-}
-
 /* The part of the smaller of boxes a and b that lies in the other. */
 static float overlap(const float *a, const float *b)
 {
@@ -454,7 +445,7 @@ static int follow_faces(struct ctx *c, const struct fl_image *img, double t, int
 			** better one when both agree; when they do not, the face jumped
 			** (a cut) and FaceMesh latched onto what was left in its crop:
 			** the detection stands. */
-			if (box_iou(f->box, c->faces[cov].box) >= 0.5f) {
+			if (fl_box_iou(f->box, c->faces[cov].box) >= 0.5f) {
 				f->score = c->faces[cov].score;
 				c->faces[cov] = *f;
 				c->src[cov] = -1;
@@ -529,7 +520,7 @@ static int embed_faces(struct ctx *c, const struct fl_image *img, double t, int 
 			want = 1;
 			for (int k = 0; k < na && want; k++) {
 				float pb[4];
-				if (fl_tracker_predict(c->tr, k, t, NULL, pb) >= 0 && box_iou(pb, c->faces[i].box) >= 0.3f)
+				if (fl_tracker_predict(c->tr, k, t, NULL, pb) >= 0 && fl_box_iou(pb, c->faces[i].box) >= 0.3f)
 					want = 0;
 			}
 		}

@@ -226,7 +226,7 @@ static void kf_update(const struct fl_tracker_params *p, struct track *k, double
 
 /* ------------------------------------------------------------- geometry */
 
-static float iou(const float *a, const float *b)
+float fl_box_iou(const float a[4], const float b[4])
 {
 	float x0 = FL_MAX(a[0], b[0]), y0 = FL_MAX(a[1], b[1]);
 	float x1 = FL_MIN(a[0] + a[2], b[0] + b[2]), y1 = FL_MIN(a[1] + a[3], b[1] + b[3]);
@@ -396,7 +396,7 @@ static void run_pass(struct fl_tracker *tr, struct plan *pl, const struct fl_tra
 					cost = 1 - cs;
 			} else {
 				float gate = kind == PASS_IOU_LOW ? p->iou_gate_low : p->iou_gate;
-				float ov = iou(pb, dets[i].box);
+				float ov = fl_box_iou(pb, dets[i].box);
 				if (ov >= gate && ov > 0) {
 					if (isnan(cs))
 						cost = 1 - ov;
